@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading a chain of plugins (dlopen, ABI check, init) and running its
+ * stages in order, with cleanup in reverse order. */
+#ifndef QUILT_PLUGIN_CHAIN_H
+#define QUILT_PLUGIN_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "quilt/plugin.h"
+
+struct quilt_plugin_instance {
+        char *instance;                         /* chain entry, e.g. "rootfs:chroot" */
+        char *path;                             /* the .so */
+        void *handle;                           /* dlopen handle */
+        const struct quilt_plugin *plugin;
+        void *state;                            /* from init */
+        bool initialized;
+        bool entered;                           /* some hook ran (or failed): cleanup it */
+};
+
+struct quilt_plugin_chain {
+        size_t n;
+        struct quilt_plugin_instance *plugins;
+};
+
+extern const char *const quilt_stage_names[QUILT_STAGE_COUNT];   /* "prepare_rootfs", ... */
+
+/* The hook for `stage`, or NULL when the plugin leaves it out or its
+ * struct_size says the field is absent. */
+quilt_hook_fn quilt_plugin_hook(const struct quilt_plugin *plugin, enum quilt_stage stage);
+
+/* dlopen PLUGIN_DIR/NAME.so for every entry of `profile`, check
+ * abi_version (major must equal QUILT_PLUGIN_ABI_VERSION), struct_size
+ * (at least up to `cleanup` of ABI 1) and name, then call init with the
+ * instance's section.  Errors name the plugin and file, e.g.
+ * "plugin 'ns' (/usr/lib/quilt/plugins/ns.so): ABI version 2, quilt speaks 1". */
+int quilt_plugin_chain_load(const struct quilt_config *cfg, const struct quilt_profile *profile,
+                            const struct quilt_host *host, struct quilt_plugin_chain **ret,
+                            struct quilt_error *err);
+
+/* fini every initialized plugin (reverse order) and dlclose. NULL is fine. */
+void quilt_plugin_chain_free(struct quilt_plugin_chain *chain);
+
+/* Run `stage` across the chain in order; stops at the first failure with
+ * err->message "INSTANCE: STAGE: reason".  Marks plugins entered.
+ * Not for QUILT_STAGE_CLEANUP. */
+int quilt_plugin_chain_run(struct quilt_plugin_chain *chain, enum quilt_stage stage,
+                           struct quilt_container *c, struct quilt_error *err);
+
+/* Run cleanup in reverse order on every entered plugin, always all of
+ * them; the first failure is reported in err (the rest still run). */
+int quilt_plugin_chain_cleanup(struct quilt_plugin_chain *chain, struct quilt_container *c,
+                               struct quilt_error *err);
+
+/* The host services table given to plugins (log, config_apply, remove_tree). */
+const struct quilt_host *quilt_host_table(void);
+/* Where quilt_host.log writes (stderr by default) and from which level. */
+void quilt_host_set_log_level(int level);
+
+#endif

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * quilt/plugin.h — the one header a Quilt plugin includes.
+ *
+ * A plugin is a shared object that exports exactly one symbol,
+ * `quilt_plugin_v1`, a const struct quilt_plugin.  quiltd and the
+ * per-container monitor dlopen the plugins an INI chain lists, in order,
+ * and call each stage's hook across the chain:
+ *
+ *   prepare_rootfs  monitor, before clone: build the root tree in c->rootfs
+ *   pre_clone       monitor: add CLONE_NEW* flags, open fds, precompute paths
+ *   post_start      monitor, after clone: c->pid exists and waits at a sync
+ *                   point; place it (cgroups, uid maps, veth) before it runs
+ *   in_child        the container process, after post_start, before exec:
+ *                   mounts, hostname, root switch.  Keep it async-signal-safe
+ *                   in spirit: no malloc, no stdio; report through `err`.
+ *   cleanup         monitor, reverse chain order, always: after the
+ *                   container ended, and after a failure half-way.  It must
+ *                   cope with a half-built container and be idempotent.
+ *
+ * Every hook returns 0 or a negative errno, and fills `err` only on
+ * failure; the core prefixes "PLUGIN: STAGE: " to the message.
+ * A NULL hook means the plugin has nothing to do at that stage.
+ *
+ * ABI rules: abi_version and struct_size come first; a different major
+ * ABI version is refused; fields are only ever appended, so the loader
+ * treats anything past struct_size as absent.
+ */
+#ifndef QUILT_PLUGIN_H
+#define QUILT_PLUGIN_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QUILT_PLUGIN_ABI_VERSION 1u
+#define QUILT_PLUGIN_SYMBOL "quilt_plugin_v1"
+
+/* Mark the descriptor so it stays visible when built with
+ * -fvisibility=hidden (the only exported symbol of a plugin). */
+#define QUILT_PLUGIN_EXPORT __attribute__((visibility("default")))
+
+enum quilt_stage {
+        QUILT_STAGE_PREPARE_ROOTFS,
+        QUILT_STAGE_PRE_CLONE,
+        QUILT_STAGE_IN_CHILD,
+        QUILT_STAGE_POST_START,
+        QUILT_STAGE_CLEANUP,
+        QUILT_STAGE_COUNT,
+};
+
+enum quilt_log_level {
+        QUILT_LOG_ERROR,
+        QUILT_LOG_WARNING,
+        QUILT_LOG_INFO,
+        QUILT_LOG_DEBUG,
+};
+
+/* Long enough for "plugin: stage: path: reason"; longer text is cut. */
+#define QUILT_ERROR_MESSAGE_MAX 1024
+
+struct quilt_error {
+        int code;                               /* negative errno */
+        char message[QUILT_ERROR_MESSAGE_MAX];
+};
+
+/* Fill `err` and return `code` (a negative errno), so a hook can write
+ *   return quilt_error_set(err, -errno, "mkdir %s: %m", path);
+ * Uses vsnprintf only: fine in the single-threaded monitor and its child. */
+__attribute__((format(printf, 3, 4)))
+static inline int quilt_error_set(struct quilt_error *err, int code, const char *fmt, ...)
+{
+        if (err) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(err->message, sizeof(err->message), fmt, ap);
+                va_end(ap);
+                err->code = code;
+        }
+        return code;
+}
+
+/* One `key = value` line of the plugin's INI section. */
+struct quilt_config_entry {
+        const char *key;
+        const char *value;
+        const char *file;
+        int line;
+};
+
+/* The plugin's own section ([NAME] or [NAME:INSTANCE]); may be empty.
+ * The strings stay valid until the plugin's fini. */
+struct quilt_config_section {
+        const char *name;
+        const char *file;
+        int line;                               /* 0 when the section is absent */
+        size_t n_entries;
+        const struct quilt_config_entry *entries;
+};
+
+enum quilt_config_type {
+        QUILT_CONFIG_BOOL,                      /* bool: true/false/yes/no/on/off/1/0 */
+        QUILT_CONFIG_STRING,                    /* const char *, into the section */
+        QUILT_CONFIG_UINT64,                    /* uint64_t, decimal or 0x */
+        QUILT_CONFIG_CHOICE,                    /* int: index into `choices` */
+};
+
+/* A static key table: { "mode", QUILT_CONFIG_CHOICE, offsetof(struct cfg, mode), modes }.
+ * Terminated by an entry with key == NULL. */
+struct quilt_config_key {
+        const char *key;
+        enum quilt_config_type type;
+        size_t offset;
+        const char *const *choices;             /* NULL-terminated, for CHOICE */
+};
+
+struct quilt_container {
+        const char *id;                         /* 64 hex characters */
+        const char *name;                       /* "" when unnamed */
+        const char *dir;                        /* the container's private directory */
+        const char *rootfs;                     /* dir/rootfs: the root tree */
+        const char *image;                      /* as requested */
+        const char *hostname;                   /* never empty: defaults to the id's first 12 */
+        const char *working_directory;          /* absolute, inside the root; "/" by default */
+        char *const *argv;                      /* NULL-terminated */
+        char *const *envp;                      /* NULL-terminated "KEY=VALUE" */
+        unsigned long clone_flags;              /* pre_clone hooks OR in CLONE_NEW* */
+        pid_t pid;                              /* host pid, from post_start on */
+};
+
+struct quilt_host {
+        uint32_t abi_version;
+        uint32_t struct_size;
+        __attribute__((format(printf, 3, 4)))
+        void (*log)(enum quilt_log_level level, const char *plugin, const char *fmt, ...);
+        /* Apply `section` to `target` through `table`; an unknown key or a
+         * bad value fails with "FILE:LINE: [SECTION] ..." in err. */
+        int (*config_apply)(const struct quilt_config_section *section,
+                            const struct quilt_config_key *table, void *target,
+                            struct quilt_error *err);
+        /* Remove a directory tree without following symlinks or crossing
+         * mount points.  A missing path is not an error. */
+        int (*remove_tree)(const char *path, struct quilt_error *err);
+};
+
+typedef int (*quilt_hook_fn)(void *state, struct quilt_container *c, struct quilt_error *err);
+
+struct quilt_plugin {
+        uint32_t abi_version;                   /* QUILT_PLUGIN_ABI_VERSION */
+        uint32_t struct_size;                   /* sizeof(struct quilt_plugin) */
+        const char *name;                       /* must match the file name NAME.so */
+        const char *description;
+        /* Parse the section and allocate private state; no side effects on
+         * the system (quiltd also calls it to validate the config). */
+        int (*init)(const struct quilt_host *host, const struct quilt_config_section *section,
+                    void **ret_state, struct quilt_error *err);
+        void (*fini)(void *state);
+        quilt_hook_fn prepare_rootfs;
+        quilt_hook_fn pre_clone;
+        quilt_hook_fn in_child;
+        quilt_hook_fn post_start;
+        quilt_hook_fn cleanup;
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
