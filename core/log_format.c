@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "log_format.h"
+#include "util.h"
+
+int quilt_log_format_timestamp(char buf[QUILT_LOG_TIMESTAMP_LEN + 1], int64_t ns)
+{
+        time_t secs = (time_t)(ns / 1000000000);
+        long frac = (long)(ns % 1000000000);
+        struct tm tm;
+        if (ns < 0 || !gmtime_r(&secs, &tm))
+                return -EINVAL;
+        int n = snprintf(buf, QUILT_LOG_TIMESTAMP_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                         tm.tm_sec, frac);
+        return n == QUILT_LOG_TIMESTAMP_LEN ? 0 : -EINVAL;
+}
+
+static int parse_digits(const char *s, size_t n, int *ret)
+{
+        int v = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                v = v * 10 + (s[i] - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+int quilt_log_parse_timestamp(const char *s, size_t len, int64_t *ret_ns)
+{
+        /* Fixed layout: YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ */
+        if (len != QUILT_LOG_TIMESTAMP_LEN || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+            s[13] != ':' || s[16] != ':' || s[19] != '.' || s[29] != 'Z')
+                return -EINVAL;
+        int year, mon, day, hour, min, sec, frac;
+        if (parse_digits(s, 4, &year) < 0 || parse_digits(s + 5, 2, &mon) < 0 ||
+            parse_digits(s + 8, 2, &day) < 0 || parse_digits(s + 11, 2, &hour) < 0 ||
+            parse_digits(s + 14, 2, &min) < 0 || parse_digits(s + 17, 2, &sec) < 0 ||
+            parse_digits(s + 20, 9, &frac) < 0)
+                return -EINVAL;
+        if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+                return -EINVAL;
+        struct tm tm = {
+                .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
+                .tm_hour = hour, .tm_min = min, .tm_sec = sec,
+        };
+        time_t t = timegm(&tm);
+        if (t == (time_t)-1)
+                return -EINVAL;
+        *ret_ns = (int64_t)t * 1000000000 + frac;
+        return 0;
+}
+
+size_t quilt_log_format_header(char *buf, int64_t timestamp_ns, enum quilt_log_stream_id stream,
+                               bool partial)
+{
+        if (quilt_log_format_timestamp(buf, timestamp_ns) < 0)
+                quilt_log_format_timestamp(buf, 0);
+        size_t n = QUILT_LOG_TIMESTAMP_LEN;
+        const char *name = stream == QUILT_LOG_STDERR ? " stderr " : " stdout ";
+        memcpy(buf + n, name, 8);
+        n += 8;
+        buf[n++] = partial ? 'P' : 'F';
+        buf[n++] = ' ';
+        return n;
+}
+
+int quilt_log_write(int fd, int64_t timestamp_ns, enum quilt_log_stream_id stream,
+                    const char *data, size_t len)
+{
+        while (len > 0) {
+                const char *nl = memchr(data, '\n', len);
+                size_t piece = nl ? (size_t)(nl - data) : len;
+                char header[QUILT_LOG_HEADER_MAX];
+                size_t hlen = quilt_log_format_header(header, timestamp_ns, stream, !nl);
+                struct iovec iov[3] = {
+                        { header, hlen },
+                        { (void *)data, piece },
+                        { (void *)"\n", 1 },
+                };
+                /* One writev per record: O_APPEND keeps a record whole. */
+                size_t total = hlen + piece + 1;
+                ssize_t n;
+                do
+                        n = writev(fd, iov, 3);
+                while (n < 0 && errno == EINTR);
+                if (n < 0)
+                        return -errno;
+                if ((size_t)n != total)
+                        return -EIO;
+                data += piece + (nl ? 1 : 0);
+                len -= piece + (nl ? 1 : 0);
+        }
+        return 0;
+}
+
+int quilt_log_parse_line(const char *line, size_t len, struct quilt_log_record *ret)
+{
+        if (len < QUILT_LOG_HEADER_MAX - 1 || line[QUILT_LOG_TIMESTAMP_LEN] != ' ')
+                return -EINVAL;
+        int64_t ts;
+        if (quilt_log_parse_timestamp(line, QUILT_LOG_TIMESTAMP_LEN, &ts) < 0)
+                return -EINVAL;
+        const char *p = line + QUILT_LOG_TIMESTAMP_LEN + 1;
+        enum quilt_log_stream_id stream;
+        if (!memcmp(p, "stdout", 6))
+                stream = QUILT_LOG_STDOUT;
+        else if (!memcmp(p, "stderr", 6))
+                stream = QUILT_LOG_STDERR;
+        else
+                return -EINVAL;
+        p += 6;
+        if (p[0] != ' ' || (p[1] != 'P' && p[1] != 'F'))
+                return -EINVAL;
+        bool partial = p[1] == 'P';
+        p += 2;
+        size_t used = (size_t)(p - line);
+        if (used == len) {
+                /* "... F" with empty content and no separating space. */
+                if (partial)
+                        return -EINVAL;
+        } else if (*p++ != ' ') {
+                return -EINVAL;
+        }
+        used = (size_t)(p - line);
+        ret->timestamp_ns = ts;
+        ret->stream = stream;
+        ret->partial = partial;
+        ret->content = p;
+        ret->len = len > used ? len - used : 0;
+        return 0;
+}

@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: MIT */
+/* The container registry and the API operations on it (see manager.h). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "container.h"
+#include "manager.h"
+#include "monitor_protocol.h"
+#include "state_file.h"
+#include "util.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* How long a stop waits for the monitor after SIGKILL before giving up. */
+#define KILL_GRACE_NS (30LL * 1000000000)
+
+bool quilt_manager_wait(struct quilt_manager *m, int64_t deadline_ns)
+{
+        if (deadline_ns == 0) {
+                pthread_cond_wait(&m->changed, &m->lock);
+                return true;
+        }
+        struct timespec ts = { .tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000 };
+        return pthread_cond_timedwait(&m->changed, &m->lock, &ts) == 0;
+}
+
+static void record_free(struct quilt_container_record *c)
+{
+        if (!c)
+                return;
+        free(c->name);
+        free(c->image);
+        free(c->profile);
+        free(c->hostname);
+        free(c->dir);
+        quilt_strv_free(c->command);
+        free(c);
+}
+
+/* Call with the lock held. */
+static void record_unref_locked(struct quilt_container_record *c)
+{
+        if (c && --c->refs == 0)
+                record_free(c);
+}
+
+void quilt_container_unref(struct quilt_container_record *c)
+{
+        if (!c)
+                return;
+        struct quilt_manager *m = c->manager;
+        pthread_mutex_lock(&m->lock);
+        record_unref_locked(c);
+        pthread_mutex_unlock(&m->lock);
+}
+
+/* Resolve a full id, a name, or a unique id prefix.  Lock held; the
+ * result carries a reference. */
+int quilt_manager_lookup_locked(struct quilt_manager *m, const char *ref,
+                            struct quilt_container_record **ret, struct quilt_status *st)
+{
+        if (!ref || !*ref)
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT, "container_id: must not be empty");
+        struct quilt_container_record *found = NULL;
+        size_t len = strlen(ref), matches = 0;
+        for (struct quilt_container_record *c = m->containers; c; c = c->next) {
+                if (c->removing)
+                        continue;
+                if (!strcmp(c->id, ref) || (*c->name && !strcmp(c->name, ref))) {
+                        found = c;
+                        matches = 1;
+                        break;
+                }
+                if (len < QUILT_ID_LEN && !strncmp(c->id, ref, len)) {
+                        found = c;
+                        matches++;
+                }
+        }
+        if (matches == 0)
+                return quilt_status_set(st, QUILT_NOT_FOUND, "no such container: %s", ref);
+        if (matches > 1)
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "container id prefix '%s' matches %zu containers; give more of the id",
+                                        ref, matches);
+        found->refs++;
+        *ret = found;
+        return 0;
+}
+
+/* ---- status messages ---- */
+
+void quilt_status_response_free(Quilt__V1__ContainerStatusResponse *r)
+{
+        if (!r)
+                return;
+        free(r->container_id);
+        free(r->name);
+        free(r->error_message);
+        free(r->image);
+        free(r->profile);
+        free(r->hostname);
+        quilt_strv_free(r->command);
+        free(r);
+}
+
+void quilt_list_response_free(Quilt__V1__ListContainersResponse *r)
+{
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n_containers; i++)
+                quilt_status_response_free(r->containers[i]);
+        free(r->containers);
+        free(r);
+}
+
+/* protobuf-c's repeated strings are counted, not NULL-terminated. */
+static char **strv_copy_n(char *const *v, size_t n)
+{
+        char **copy = calloc(n + 1, sizeof(char *));
+        if (!copy)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(copy[i] = strdup(v[i]))) {
+                        quilt_strv_free(copy);
+                        return NULL;
+                }
+        return copy;
+}
+
+static char **strv_copy(char *const *v)
+{
+        return strv_copy_n(v, quilt_strv_length(v));
+}
+
+/* Lock held. */
+static Quilt__V1__ContainerStatusResponse *status_response(const struct quilt_container_record *c)
+{
+        Quilt__V1__ContainerStatusResponse *r = malloc(sizeof(*r));
+        if (!r)
+                return NULL;
+        quilt__v1__container_status_response__init(r);
+        r->container_id = strdup(c->id);
+        r->name = strdup(c->name);
+        r->state = (Quilt__V1__ContainerState)c->state;
+        r->exit_code = c->exit_code;
+        r->exit_signal = c->exit_signal;
+        r->pid = c->state == QUILT_STATE_RUNNING ? c->pid : 0;
+        r->error_message = strdup(c->error);
+        r->created_at_ns = c->created_ns;
+        r->started_at_ns = c->started_ns;
+        r->finished_at_ns = c->finished_ns;
+        r->image = strdup(c->image);
+        r->profile = strdup(c->profile);
+        r->hostname = strdup(c->hostname);
+        r->command = strv_copy(c->command);
+        r->n_command = quilt_strv_length(c->command);
+        if (!r->container_id || !r->name || !r->error_message || !r->image || !r->profile ||
+            !r->hostname || !r->command) {
+                quilt_status_response_free(r);
+                return NULL;
+        }
+        return r;
+}
+
+int quilt_manager_status(struct quilt_manager *m, const char *ref,
+                         Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st)
+{
+        struct quilt_container_record *c;
+        pthread_mutex_lock(&m->lock);
+        int r = quilt_manager_lookup_locked(m, ref, &c, st);
+        if (r == 0) {
+                *ret = status_response(c);
+                record_unref_locked(c);
+                if (!*ret)
+                        r = quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
+int quilt_manager_list(struct quilt_manager *m, Quilt__V1__ListContainersResponse **ret,
+                       struct quilt_status *st)
+{
+        Quilt__V1__ListContainersResponse *list = malloc(sizeof(*list));
+        if (!list)
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        quilt__v1__list_containers_response__init(list);
+        pthread_mutex_lock(&m->lock);
+        size_t n = 0;
+        for (struct quilt_container_record *c = m->containers; c; c = c->next)
+                n += !c->removing;
+        list->containers = calloc(n ? n : 1, sizeof(*list->containers));
+        bool ok = list->containers != NULL;
+        for (struct quilt_container_record *c = m->containers; c && ok; c = c->next) {
+                if (c->removing)
+                        continue;
+                Quilt__V1__ContainerStatusResponse *s = status_response(c);
+                if (!s)
+                        ok = false;
+                else
+                        list->containers[list->n_containers++] = s;
+        }
+        pthread_mutex_unlock(&m->lock);
+        if (!ok) {
+                quilt_list_response_free(list);
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        *ret = list;
+        return 0;
+}
+
+/* ---- create ---- */
+
+static int validate_request(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
+                            struct quilt_status *st)
+{
+        if (req->n_command == 0)
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT, "command: must not be empty");
+        if (!req->command[0][0])
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "command: the program (command[0]) must not be empty");
+        if (!req->image[0])
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "image: must name a rootfs tarball by its absolute path");
+        if (req->image[0] != '/')
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "image: '%s' is not an absolute path", req->image);
+        struct stat sb;
+        if (stat(req->image, &sb) < 0)
+                return quilt_status_set(st, errno == ENOENT ? QUILT_NOT_FOUND : QUILT_INVALID_ARGUMENT,
+                                        "image: %s: %s", req->image, strerror(errno));
+        if (!S_ISREG(sb.st_mode))
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "image: %s is not a regular file (a rootfs tarball)", req->image);
+        for (size_t i = 0; i < req->n_environment; i++) {
+                const char *k = req->environment[i]->key;
+                if (!quilt_env_key_is_valid(k))
+                        return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                                "environment: key '%s' is not valid: it must be non-empty, without '=' or control characters",
+                                                k);
+        }
+        if (req->working_directory[0] && req->working_directory[0] != '/')
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "working_directory: '%s' is not an absolute path",
+                                        req->working_directory);
+        if (req->hostname[0] && !quilt_hostname_is_valid(req->hostname))
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "hostname: '%s' is not a valid host name", req->hostname);
+        if (req->name[0] && !quilt_name_is_valid(req->name))
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "name: '%s' is not valid: use [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d characters",
+                                        req->name, QUILT_NAME_MAX);
+        if (!quilt_config_profile(m->cfg, req->profile))
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "profile: '%s' is not configured", req->profile);
+        return 0;
+}
+
+static int env_entry_compare(const void *a, const void *b)
+{
+        const Quilt__V1__CreateContainerRequest__EnvironmentEntry *const *x = a, *const *y = b;
+        return strcmp((*x)->key, (*y)->key);
+}
+
+/* The spec the monitor runs: the request with defaults filled in. */
+static int write_spec(const struct quilt_container_record *c,
+                      const Quilt__V1__CreateContainerRequest *req)
+{
+        Quilt__V1__CreateContainerRequest spec = *req;
+        size_t n = req->n_environment;
+        bool has_path = false, has_home = false;
+        for (size_t i = 0; i < n; i++) {
+                has_path |= !strcmp(req->environment[i]->key, "PATH");
+                has_home |= !strcmp(req->environment[i]->key, "HOME");
+        }
+        Quilt__V1__CreateContainerRequest__EnvironmentEntry defaults[3], *env[n + 3];
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+                env[k++] = req->environment[i];
+        const char *extra[][2] = { { "PATH", has_path ? NULL : DEFAULT_PATH },
+                                   { "HOME", has_home ? NULL : "/root" },
+                                   { "HOSTNAME", c->hostname } };
+        size_t d = 0;
+        for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
+                if (!extra[i][1])
+                        continue;
+                bool present = false;
+                for (size_t j = 0; j < n; j++)
+                        present |= !strcmp(req->environment[j]->key, extra[i][0]);
+                if (present)
+                        continue;
+                quilt__v1__create_container_request__environment_entry__init(&defaults[d]);
+                defaults[d].key = (char *)extra[i][0];
+                defaults[d].value = (char *)extra[i][1];
+                env[k++] = &defaults[d++];
+        }
+        qsort(env, k, sizeof(env[0]), env_entry_compare);
+        spec.environment = env;
+        spec.n_environment = k;
+        spec.hostname = c->hostname;
+        spec.working_directory = req->working_directory[0] ? req->working_directory : "/";
+
+        size_t len = quilt__v1__create_container_request__get_packed_size(&spec);
+        _cleanup_free_ uint8_t *buf = malloc(len ? len : 1);
+        if (!buf)
+                return -ENOMEM;
+        quilt__v1__create_container_request__pack(&spec, buf);
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/" QUILT_SPEC_FILE, c->dir) < 0)
+                return -ENOMEM;
+        return quilt_write_file_atomic(path, buf, len, 0600);
+}
+
+static int prepare_dir(const struct quilt_container_record *c,
+                       const Quilt__V1__CreateContainerRequest *req, struct quilt_error *err)
+{
+        if (mkdir(c->dir, 0700) < 0)
+                return quilt_error_set(err, -errno, "mkdir %s: %m", c->dir);
+        int r = write_spec(c, req);
+        if (r < 0)
+                return quilt_error_set(err, r, "writing %s/" QUILT_SPEC_FILE ": %s", c->dir, strerror(-r));
+        struct quilt_run_state rs = { .state = QUILT_STATE_PENDING, .created_ns = c->created_ns };
+        if ((r = quilt_run_state_write(c->dir, &rs)) < 0)
+                return quilt_error_set(err, r, "writing %s/state: %s", c->dir, strerror(-r));
+        /* Exists from the start, so a log reader never races the monitor. */
+        _cleanup_free_ char *log = NULL;
+        if (asprintf(&log, "%s/" QUILT_LOG_FILE, c->dir) < 0)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return quilt_error_set(err, -errno, "creating %s: %m", log);
+        return 0;
+}
+
+static struct quilt_container_record *record_new(struct quilt_manager *m,
+                                                 const Quilt__V1__CreateContainerRequest *req)
+{
+        struct quilt_container_record *c = calloc(1, sizeof(*c));
+        if (!c)
+                return NULL;
+        c->manager = m;
+        c->refs = 1;
+        c->control_fd = -1;
+        c->state = QUILT_STATE_PENDING;
+        c->created_ns = quilt_now_ns();
+        if (quilt_id_generate(c->id) < 0)
+                goto fail;
+        c->name = strdup(req->name);
+        c->image = strdup(req->image);
+        c->profile = strdup(req->profile);
+        c->hostname = strndup(req->hostname[0] ? req->hostname : c->id,
+                              req->hostname[0] ? strlen(req->hostname) : QUILT_SHORT_ID_LEN);
+        c->command = strv_copy_n(req->command, req->n_command);
+        if (asprintf(&c->dir, "%s/%s", m->containers_dir, c->id) < 0)
+                c->dir = NULL;
+        if (!c->name || !c->image || !c->profile || !c->hostname || !c->command || !c->dir)
+                goto fail;
+        return c;
+fail:
+        record_free(c);
+        return NULL;
+}
+
+int quilt_manager_create(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
+                         char **ret_id, struct quilt_status *st)
+{
+        if (validate_request(m, req, st) < 0)
+                return -1;
+        struct quilt_container_record *c = record_new(m, req);
+        if (!c)
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+
+        /* Register first so a concurrent create with the same name loses. */
+        pthread_mutex_lock(&m->lock);
+        if (*c->name)
+                for (struct quilt_container_record *o = m->containers; o; o = o->next)
+                        if (!o->removing && !strcmp(o->name, c->name)) {
+                                pthread_mutex_unlock(&m->lock);
+                                quilt_status_set(st, QUILT_ALREADY_EXISTS,
+                                                 "name: '%s' is already used by container %.12s",
+                                                 c->name, o->id);
+                                record_free(c);
+                                return -1;
+                        }
+        struct quilt_container_record **tail = &m->containers;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = c;
+        c->refs++;                      /* ours, until the monitor runs */
+        pthread_mutex_unlock(&m->lock);
+
+        struct quilt_error err = { 0 };
+        int r = prepare_dir(c, req, &err);
+        if (r >= 0)
+                r = quilt_supervisor_start(m, c, &err);
+        if (r < 0) {
+                quilt_remove_tree(c->dir, NULL);
+                pthread_mutex_lock(&m->lock);
+                for (struct quilt_container_record **p = &m->containers; *p; p = &(*p)->next)
+                        if (*p == c) {
+                                *p = c->next;
+                                break;
+                        }
+                record_unref_locked(c); /* the registry's */
+                pthread_mutex_unlock(&m->lock);
+                quilt_status_set(st, QUILT_INTERNAL, "creating the container: %s", err.message);
+                quilt_container_unref(c);
+                return -1;
+        }
+        *ret_id = strdup(c->id);
+        quilt_container_unref(c);
+        if (!*ret_id)
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        return 0;
+}
+
+/* ---- stop and remove ---- */
+
+/* Lock held.  Returns when the container is terminal, or false when
+ * even SIGKILL did not end it in time. */
+static bool stop_locked(struct quilt_manager *m, struct quilt_container_record *c, int timeout_seconds)
+{
+        if (quilt_state_is_terminal(c->state))
+                return true;
+        if (timeout_seconds >= 0) {
+                quilt_supervisor_signal(c, SIGTERM);
+                int64_t deadline = quilt_monotonic_ns() + (int64_t)timeout_seconds * 1000000000;
+                while (!quilt_state_is_terminal(c->state) && !c->monitor_done)
+                        if (!quilt_manager_wait(m, deadline))
+                                break;
+        }
+        if (!quilt_state_is_terminal(c->state)) {
+                quilt_supervisor_signal(c, SIGKILL);
+                int64_t deadline = quilt_monotonic_ns() + KILL_GRACE_NS;
+                while (!quilt_state_is_terminal(c->state) && !c->monitor_done)
+                        if (!quilt_manager_wait(m, deadline))
+                                break;
+        }
+        return quilt_state_is_terminal(c->state);
+}
+
+int quilt_manager_stop(struct quilt_manager *m, const char *ref, int timeout_seconds,
+                       Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st)
+{
+        struct quilt_container_record *c;
+        pthread_mutex_lock(&m->lock);
+        int r = quilt_manager_lookup_locked(m, ref, &c, st);
+        if (r < 0) {
+                pthread_mutex_unlock(&m->lock);
+                return r;
+        }
+        if (timeout_seconds == 0)
+                timeout_seconds = (int)m->cfg->stop_timeout_seconds;
+        if (!stop_locked(m, c, timeout_seconds)) {
+                r = quilt_status_set(st, QUILT_DEADLINE_EXCEEDED,
+                                     "container %.12s did not exit after SIGKILL", c->id);
+        } else if (ret && !(*ret = status_response(c))) {
+                r = quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        record_unref_locked(c);
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
+static void unlink_record_locked(struct quilt_manager *m, struct quilt_container_record *c)
+{
+        for (struct quilt_container_record **p = &m->containers; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        record_unref_locked(c);
+                        return;
+                }
+}
+
+int quilt_manager_remove(struct quilt_manager *m, const char *ref, bool force, char **ret_id,
+                         struct quilt_status *st)
+{
+        struct quilt_container_record *c;
+        pthread_mutex_lock(&m->lock);
+        if (quilt_manager_lookup_locked(m, ref, &c, st) < 0) {
+                pthread_mutex_unlock(&m->lock);
+                return -1;
+        }
+        if (!quilt_state_is_terminal(c->state) && !force) {
+                quilt_status_set(st, QUILT_FAILED_PRECONDITION,
+                                 "container %.12s is %s: stop it first, or remove with force",
+                                 c->id, quilt_state_name(c->state));
+                goto fail_locked;
+        }
+        if (!stop_locked(m, c, -1)) {
+                quilt_status_set(st, QUILT_DEADLINE_EXCEEDED,
+                                 "container %.12s did not exit after SIGKILL", c->id);
+                goto fail_locked;
+        }
+        /* The monitor runs the plugins' cleanup after the exit: wait for it. */
+        while (!c->monitor_done && c->monitor_pid > 0)
+                quilt_manager_wait(m, 0);
+        if (c->removing) {
+                quilt_status_set(st, QUILT_NOT_FOUND, "no such container: %s", ref);
+                goto fail_locked;
+        }
+        c->removing = true;
+        bool cleaned = c->cleaned;
+        pthread_mutex_unlock(&m->lock);
+
+        quilt_supervisor_release(c);
+        struct quilt_error err = { 0 };
+        int r = 0;
+        if (!cleaned)
+                r = quilt_supervisor_cleanup(m, c, &err);
+        if (r >= 0)
+                r = quilt_remove_tree(c->dir, &err);
+
+        pthread_mutex_lock(&m->lock);
+        if (r < 0) {
+                c->removing = false;
+                quilt_status_set(st, QUILT_INTERNAL, "removing container %.12s: %s", c->id, err.message);
+                goto fail_locked;
+        }
+        unlink_record_locked(m, c);
+        *ret_id = strdup(c->id);
+        record_unref_locked(c);
+        pthread_mutex_unlock(&m->lock);
+        return *ret_id ? 0 : quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+
+fail_locked:
+        record_unref_locked(c);
+        pthread_mutex_unlock(&m->lock);
+        return -1;
+}
+
+/* ---- start-up and shutdown ---- */
+
+/* Containers left by an earlier quiltd: their logs and state stay
+ * readable and removable.  Re-attaching to a live monitor comes later;
+ * one still running is reported FAILED (it is not supervised by us). */
+static void recover_containers(struct quilt_manager *m)
+{
+        DIR *d = opendir(m->containers_dir);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!quilt_id_is_valid(de->d_name))
+                        continue;
+                _cleanup_free_ char *dir = NULL, *spec_path = NULL, *data = NULL;
+                if (asprintf(&dir, "%s/%s", m->containers_dir, de->d_name) < 0 ||
+                    asprintf(&spec_path, "%s/" QUILT_SPEC_FILE, dir) < 0)
+                        break;
+                struct quilt_run_state rs;
+                size_t len;
+                if (quilt_run_state_read(dir, &rs) < 0 ||
+                    quilt_read_file(spec_path, 64 * 1024 * 1024, &data, &len) < 0)
+                        continue;
+                Quilt__V1__CreateContainerRequest *spec =
+                        quilt__v1__create_container_request__unpack(NULL, len, (uint8_t *)data);
+                if (!spec)
+                        continue;
+                struct quilt_container_record *c = record_new(m, spec);
+                quilt__v1__create_container_request__free_unpacked(spec, NULL);
+                if (!c)
+                        continue;
+                memcpy(c->id, de->d_name, sizeof(c->id));
+                free(c->dir);
+                c->dir = TAKE_PTR(dir);
+                c->created_ns = rs.created_ns;
+                c->state = rs.state;
+                c->exit_code = rs.exit_code;
+                c->exit_signal = rs.exit_signal;
+                c->started_ns = rs.started_ns;
+                c->finished_ns = rs.finished_ns;
+                c->cleaned = rs.cleaned;
+                c->monitor_done = true;
+                snprintf(c->error, sizeof(c->error), "%s", rs.error);
+                if (!quilt_state_is_terminal(c->state)) {
+                        c->state = QUILT_STATE_FAILED;
+                        c->finished_ns = quilt_now_ns();
+                        snprintf(c->error, sizeof(c->error),
+                                 "quiltd restarted while the container ran (monitor pid %d); it is no longer supervised",
+                                 (int)rs.monitor_pid);
+                }
+                struct quilt_container_record **tail = &m->containers;
+                while (*tail)
+                        tail = &(*tail)->next;
+                *tail = c;
+        }
+        closedir(d);
+}
+
+int quilt_manager_new(const struct quilt_config *cfg, const char *config_path,
+                      struct quilt_manager **ret, struct quilt_status *st)
+{
+        struct quilt_manager *m = calloc(1, sizeof(*m));
+        if (!m)
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        m->cfg = cfg;
+        pthread_mutex_init(&m->lock, NULL);
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&m->changed, &attr);
+        pthread_condattr_destroy(&attr);
+
+        m->config_path = realpath(config_path, NULL);
+        if (!m->config_path) {
+                quilt_status_set(st, QUILT_INVALID_ARGUMENT, "config %s: %s", config_path, strerror(errno));
+                quilt_manager_free(m);
+                return -1;
+        }
+        if (asprintf(&m->containers_dir, "%s/containers", cfg->state_dir) < 0) {
+                m->containers_dir = NULL;
+                quilt_manager_free(m);
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        if (mkdir(m->containers_dir, 0700) < 0 && errno != EEXIST) {
+                quilt_status_set(st, QUILT_INTERNAL, "mkdir %s: %s", m->containers_dir, strerror(errno));
+                quilt_manager_free(m);
+                return -1;
+        }
+        recover_containers(m);
+        *ret = m;
+        return 0;
+}
+
+void quilt_manager_free(struct quilt_manager *m)
+{
+        if (!m)
+                return;
+        pthread_mutex_lock(&m->lock);
+        for (struct quilt_container_record *c = m->containers; c; c = c->next)
+                if (!quilt_state_is_terminal(c->state))
+                        quilt_supervisor_signal(c, SIGKILL);
+        /* Let every monitor finish its cleanup, so nothing is left mounted. */
+        int64_t deadline = quilt_monotonic_ns() + KILL_GRACE_NS;
+        for (struct quilt_container_record *c = m->containers; c; c = c->next)
+                while (!c->monitor_done && c->monitor_pid > 0)
+                        if (!quilt_manager_wait(m, deadline))
+                                break;
+        struct quilt_container_record *list = m->containers;
+        m->containers = NULL;
+        pthread_mutex_unlock(&m->lock);
+
+        while (list) {
+                struct quilt_container_record *next = list->next;
+                if (list->monitor_done)
+                        quilt_supervisor_release(list);
+                else
+                        fprintf(stderr, "quiltd: container %.12s: monitor still running at exit\n",
+                                list->id);
+                pthread_mutex_lock(&m->lock);
+                record_unref_locked(list);
+                pthread_mutex_unlock(&m->lock);
+                list = next;
+        }
+        pthread_cond_destroy(&m->changed);
+        pthread_mutex_destroy(&m->lock);
+        free(m->config_path);
+        free(m->containers_dir);
+        free(m);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* quiltd's record of one container, shared by manager.c (registry and
+ * API operations), supervisor.c (the monitor process and its messages)
+ * and log_reader.c.  Fields below `lock` are guarded by the manager's
+ * mutex; changes are announced on its condition variable. */
+#ifndef QUILT_CONTAINER_H
+#define QUILT_CONTAINER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "container_id.h"
+#include "lifecycle.h"
+#include "quilt/plugin.h"
+#include "status.h"
+
+struct quilt_manager;
+
+struct quilt_container_record {
+        struct quilt_manager *manager;
+        unsigned refs;
+        struct quilt_container_record *next;
+
+        /* Fixed at creation. */
+        char id[QUILT_ID_LEN + 1];
+        char *name;                             /* "" when unnamed */
+        char *image;
+        char *profile;
+        char *hostname;
+        char *dir;                              /* STATE_DIR/containers/ID */
+        char **command;
+        int64_t created_ns;
+
+        /* lock */
+        enum quilt_state state;
+        pid_t pid;
+        int exit_code;
+        int exit_signal;
+        int64_t started_ns;
+        int64_t finished_ns;
+        char error[QUILT_ERROR_MESSAGE_MAX];
+        bool cleaned;                           /* every plugin's cleanup ran */
+
+        pid_t monitor_pid;                      /* 0 when none */
+        int control_fd;                         /* -1 when none */
+        pthread_t reader;
+        bool reader_started;
+        bool monitor_done;                      /* the monitor exited and was reaped */
+        bool removing;
+};
+
+struct quilt_manager {
+        const struct quilt_config *cfg;
+        char *config_path;
+        char *containers_dir;
+        pthread_mutex_t lock;
+        pthread_cond_t changed;                 /* CLOCK_MONOTONIC */
+        struct quilt_container_record *containers;      /* newest last */
+};
+
+/* supervisor.c: spawn the monitor for `c` and the thread reading its
+ * messages.  Called without the lock. */
+int quilt_supervisor_start(struct quilt_manager *m, struct quilt_container_record *c,
+                           struct quilt_error *err);
+/* Ask the monitor to deliver `sig`.  Call with the lock held. */
+void quilt_supervisor_signal(struct quilt_container_record *c, int sig);
+/* After monitor_done: join the reader and close the socket.  No lock. */
+void quilt_supervisor_release(struct quilt_container_record *c);
+/* Run "quilt-monitor --cleanup" for a container whose monitor died before
+ * its cleanup; waits for it.  No lock. */
+int quilt_supervisor_cleanup(struct quilt_manager *m, struct quilt_container_record *c,
+                             struct quilt_error *err);
+
+/* manager.c */
+/* Resolve a full id, a name, or a unique id prefix; the result carries a
+ * reference (quilt_container_unref).  Lock held. */
+int quilt_manager_lookup_locked(struct quilt_manager *m, const char *ref,
+                            struct quilt_container_record **ret, struct quilt_status *st);
+void quilt_container_unref(struct quilt_container_record *c);
+/* Wait on m->changed until `deadline_ns` (CLOCK_MONOTONIC; 0 = forever).
+ * Returns false on timeout.  Call with the lock held. */
+bool quilt_manager_wait(struct quilt_manager *m, int64_t deadline_ns);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* The container lifecycle: states and the only legal transitions.
+ *
+ *   PENDING ──▶ RUNNING ──▶ EXITED
+ *      │           │
+ *      └─────▶ FAILED ◀┘  (a stage or the exec failed; the monitor died)
+ *
+ * The values equal quilt.v1.ContainerState so they cross the API as is. */
+#ifndef QUILT_LIFECYCLE_H
+#define QUILT_LIFECYCLE_H
+
+#include <stdbool.h>
+
+enum quilt_state {
+        QUILT_STATE_PENDING = 1,
+        QUILT_STATE_RUNNING = 2,
+        QUILT_STATE_EXITED = 3,
+        QUILT_STATE_FAILED = 4,
+};
+
+/* "PENDING", "RUNNING", ... or NULL for a value outside the enum. */
+const char *quilt_state_name(enum quilt_state s);
+/* The reverse of quilt_state_name; -1 for an unknown name. */
+int quilt_state_from_name(const char *name);
+bool quilt_state_transition_allowed(enum quilt_state from, enum quilt_state to);
+/* EXITED and FAILED: nothing will change any more. */
+bool quilt_state_is_terminal(enum quilt_state s);
+
+#endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* The container manager: quiltd's registry of containers and the only
+ * door from the API layer into the lifecycle.  It validates requests,
+ * spawns a quilt-monitor per container, tracks state reported by the
+ * monitors, and answers with protobuf messages.  Thread-safe: every
+ * function may be called from any gRPC call thread. */
+#ifndef QUILT_MANAGER_H
+#define QUILT_MANAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "quilt.pb-c.h"
+#include "status.h"
+
+struct quilt_manager;
+struct quilt_log_stream;
+
+/* `cfg` must outlive the manager.  Creates STATE_DIR/containers. */
+int quilt_manager_new(const struct quilt_config *cfg, const char *config_path,
+                      struct quilt_manager **ret, struct quilt_status *st);
+/* Stop every container (SIGKILL), wait for their monitors to finish
+ * cleanup, then free.  NULL is fine. */
+void quilt_manager_free(struct quilt_manager *m);
+
+/* Validates synchronously; returns once the container is registered
+ * (PENDING) and its monitor spawned.  *ret_id is malloc'd. */
+int quilt_manager_create(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
+                         char **ret_id, struct quilt_status *st);
+
+/* `ref` is a full id, a unique id prefix, or a name.  The response is
+ * heap-allocated: free with quilt_status_response_free. */
+int quilt_manager_status(struct quilt_manager *m, const char *ref,
+                         Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st);
+int quilt_manager_list(struct quilt_manager *m, Quilt__V1__ListContainersResponse **ret,
+                       struct quilt_status *st);
+/* SIGTERM, then SIGKILL to every process after timeout_seconds (0: the
+ * configured default; negative: SIGKILL at once).  Returns when exited. */
+int quilt_manager_stop(struct quilt_manager *m, const char *ref, int timeout_seconds,
+                       Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st);
+/* FAILED_PRECONDITION while running unless `force`.  *ret_id malloc'd. */
+int quilt_manager_remove(struct quilt_manager *m, const char *ref, bool force, char **ret_id,
+                         struct quilt_status *st);
+
+void quilt_status_response_free(Quilt__V1__ContainerStatusResponse *r);
+void quilt_list_response_free(Quilt__V1__ListContainersResponse *r);
+
+/* Logs: a reader over the container's log file. */
+int quilt_manager_open_logs(struct quilt_manager *m, const char *ref, bool follow,
+                            struct quilt_log_stream **ret, struct quilt_status *st);
+
+struct quilt_log_chunk {
+        int source;                             /* QUILT__V1__LOG_SOURCE__LOG_SOURCE_STDOUT / _STDERR */
+        int64_t timestamp_ns;
+        const uint8_t *data;                    /* valid until the next call */
+        size_t len;
+};
+
+/* 1: a chunk; 0: the end (not following, or the container has exited and
+ * everything was read); -EAGAIN: nothing new within timeout_ms (follow
+ * only; call again — lets the caller notice a cancelled call); other
+ * negative errno: error. */
+int quilt_log_stream_next(struct quilt_log_stream *s, struct quilt_log_chunk *ret, int timeout_ms);
+void quilt_log_stream_free(struct quilt_log_stream *s);
+
+#endif

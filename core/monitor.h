@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* quilt-monitor internals: one single-threaded process per container. */
+#ifndef QUILT_MONITOR_H
+#define QUILT_MONITOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "plugin_chain.h"
+#include "quilt/plugin.h"
+
+/* What the container process needs between clone and exec; everything is
+ * prepared before clone so the child allocates nothing. */
+struct quilt_child_setup {
+        struct quilt_plugin_chain *chain;
+        struct quilt_container *container;
+        int stdin_fd;                           /* /dev/null */
+        int stdout_fd;                          /* write ends of the log pipes */
+        int stderr_fd;
+        int sync_fd;                            /* read: 'g' = go on, EOF = abort */
+        int error_fd;                           /* write, CLOEXEC: EOF at exec = success */
+};
+
+/* Sent over error_fd when the child cannot reach exec. */
+struct quilt_child_error {
+        int32_t code;                           /* negative errno */
+        char message[QUILT_ERROR_MESSAGE_MAX];
+};
+
+/* Runs in the cloned container process: never returns. */
+_Noreturn void quilt_monitor_child(const struct quilt_child_setup *s);
+
+/* The pipes of one stream of output. */
+struct quilt_log_pump {
+        int fd;                                 /* read end, O_NONBLOCK */
+        int stream;                             /* enum quilt_log_stream_id */
+};
+
+/* Move what is readable now from `pump` into the log file.  Returns 1 while
+ * the pipe is open, 0 at EOF (pump->fd closed and set to -1), <0 on error. */
+int quilt_log_pump_read(struct quilt_log_pump *pump, int log_fd);
+
+#endif
