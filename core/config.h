@@ -70,4 +70,17 @@ const struct quilt_config_section *quilt_config_section(const struct quilt_confi
 /* Replace a string setting (used for --socket, --state-dir, --plugin-dir). */
 int quilt_config_set_string(char **field, const char *value);
 
+/* Like quilt_config_load, from `len` bytes at `data`; `name` stands for the
+ * file in messages and in cfg->path.  For tests and the fuzzer. */
+int quilt_config_load_buffer(const char *name, const char *data, size_t len,
+                             struct quilt_config **ret, struct quilt_error *err);
+
+/* Apply a plugin section to `target` through a key table (quilt_host's
+ * config_apply).  Unknown keys and bad values fail with -EINVAL and
+ * "FILE:LINE: [SECTION] ..."; keys the section leaves out keep the
+ * value `target` had. */
+int quilt_config_apply(const struct quilt_config_section *section,
+                       const struct quilt_config_key *table, void *target,
+                       struct quilt_error *err);
+
 #endif

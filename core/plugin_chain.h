@@ -59,4 +59,9 @@ const struct quilt_host *quilt_host_table(void);
 /* Where quilt_host.log writes (stderr by default) and from which level. */
 void quilt_host_set_log_level(int level);
 
+/* Mark every plugin entered, so cleanup runs all of them: the monitor
+ * calls it once the container process exists, since from then on any
+ * plugin may have left something behind (a cgroup, a veth). */
+void quilt_plugin_chain_enter_all(struct quilt_plugin_chain *chain);
+
 #endif
