@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The rootfs plugin: builds the container's root tree from an image
+ * tarball (prepare_rootfs), makes it the container's root (in_child) and
+ * removes it again (cleanup).
+ *
+ *   [rootfs]                  or an instance, [rootfs:chroot]
+ *   mode = pivot_root         pivot_root (default; needs a mount namespace)
+ *                             or chroot (weaker: root can escape a chroot)
+ *   readonly = false          remount the root read-only after the switch
+ *                             (needs a mount namespace in both modes)
+ */
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+
+#include "rootfs.h"
+#include "rootfs_mounts.h"
+#include "tar_extract.h"
+
+enum rootfs_mode {
+        ROOTFS_PIVOT_ROOT,
+        ROOTFS_CHROOT,
+};
+
+struct rootfs_config {
+        int mode;                       /* enum rootfs_mode, a CHOICE index */
+        bool readonly;
+};
+
+struct rootfs_state {
+        const struct quilt_host *host;
+        struct rootfs_config cfg;
+        char *root;                     /* c->rootfs made canonical by pre_clone, for in_child */
+};
+
+static const char *const mode_choices[] = { "pivot_root", "chroot", NULL };
+
+static const struct quilt_config_key config_keys[] = {
+        { "mode", QUILT_CONFIG_CHOICE, offsetof(struct rootfs_config, mode), mode_choices },
+        { "readonly", QUILT_CONFIG_BOOL, offsetof(struct rootfs_config, readonly), NULL },
+        { NULL, 0, 0, NULL },
+};
+
+static int rootfs_init(const struct quilt_host *host, const struct quilt_config_section *section,
+                       void **ret_state, struct quilt_error *err)
+{
+        if (!ROOTFS_HOST_HAS(host, config_apply) || !ROOTFS_HOST_HAS(host, remove_tree))
+                return quilt_error_set(err, -EINVAL,
+                                       "the host table lacks config_apply or remove_tree");
+
+        _cleanup_free_ struct rootfs_state *s = calloc(1, sizeof(*s));
+        if (!s)
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+        s->host = host;
+        s->cfg.mode = ROOTFS_PIVOT_ROOT;
+        s->cfg.readonly = false;
+        if (section) {
+                int r = host->config_apply(section, config_keys, &s->cfg, err);
+                if (r < 0)
+                        return r;
+        }
+        *ret_state = TAKE_PTR(s);
+        return 0;
+}
+
+static void rootfs_fini(void *state)
+{
+        struct rootfs_state *s = state;
+        if (!s)
+                return;
+        free(s->root);
+        free(s);
+}
+
+/* mkdir c->rootfs, or accept an empty directory left by an earlier
+ * attempt; anything else there is not ours to extract over. */
+static int make_rootfs_dir(const char *path, struct quilt_error *err)
+{
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return quilt_error_set(err, -errno, "mkdir %s: %m", path);
+
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return quilt_error_set(err, -errno, "open %s: %m", path);
+        int r = rootfs_dir_is_empty(fd);
+        if (r < 0)
+                return quilt_error_set(err, r, "reading %s: %s", path, strerror(-r));
+        if (r == 0)
+                return quilt_error_set(err, -EEXIST, "%s already exists and is not empty", path);
+        /* mkdir's mode went through the umask; the root is 0755 whatever
+         * the monitor's umask, and the image does not change it. */
+        if (fchmod(fd, 0755) < 0)
+                return quilt_error_set(err, -errno, "chmod %s: %m", path);
+        return 0;
+}
+
+static int rootfs_prepare_rootfs(void *state, struct quilt_container *c, struct quilt_error *err)
+{
+        struct rootfs_state *s = state;
+        if (!c->rootfs || c->rootfs[0] == '\0')
+                return quilt_error_set(err, -EINVAL, "no rootfs path");
+        int r = make_rootfs_dir(c->rootfs, err);
+        if (r < 0)
+                return r;
+        /* On failure the partial tree stays: cleanup removes it. */
+        return quilt_rootfs_extract_with_host(c->image, c->rootfs, s->host, err);
+}
+
+static int rootfs_pre_clone(void *state, struct quilt_container *c, struct quilt_error *err)
+{
+        struct rootfs_state *s = state;
+        bool mount_ns = c->clone_flags & CLONE_NEWNS;
+        if (s->cfg.mode == ROOTFS_PIVOT_ROOT && !mount_ns)
+                return quilt_error_set(err, -EINVAL,
+                                       "pivot_root needs a mount namespace: enable the ns plugin's "
+                                       "mount namespace or use mode = chroot");
+        if (s->cfg.readonly && !mount_ns)
+                return quilt_error_set(err, -EINVAL,
+                                       "readonly = true needs a mount namespace: enable the ns "
+                                       "plugin's mount namespace");
+        /* in_child may not allocate: resolve the path here, once, so the
+         * child neither depends on its working directory nor on symlinks
+         * in the state directory's path staying as they are. */
+        free(s->root);
+        s->root = realpath(c->rootfs, NULL);
+        if (!s->root)
+                return quilt_error_set(err, -errno, "%s: %m", c->rootfs);
+        struct stat st;
+        if (stat(s->root, &st) < 0)
+                return quilt_error_set(err, -errno, "%s: %m", s->root);
+        if (!S_ISDIR(st.st_mode))
+                return quilt_error_set(err, -ENOTDIR, "%s is not a directory", s->root);
+        return 0;
+}
+
+/* The mount flags `path` has now that a bind remount must repeat: in a
+ * user namespace the kernel refuses to clear nosuid, nodev, noexec or the
+ * atime mode of a mount it locked. */
+static int locked_flags(const char *path, unsigned long *ret, struct quilt_error *err)
+{
+        struct statfs sfs;
+        if (statfs(path, &sfs) < 0)
+                return quilt_error_set(err, -errno, "statfs %s: %m", path);
+        unsigned long f = 0;
+        if (sfs.f_flags & ST_NOSUID)
+                f |= MS_NOSUID;
+        if (sfs.f_flags & ST_NODEV)
+                f |= MS_NODEV;
+        if (sfs.f_flags & ST_NOEXEC)
+                f |= MS_NOEXEC;
+        if (sfs.f_flags & ST_NOATIME)
+                f |= MS_NOATIME;
+        if (sfs.f_flags & ST_NODIRATIME)
+                f |= MS_NODIRATIME;
+        if (sfs.f_flags & ST_RELATIME)
+                f |= MS_RELATIME;
+        if (!(sfs.f_flags & (ST_NOATIME | ST_RELATIME)))
+                f |= MS_STRICTATIME;
+        *ret = f;
+        return 0;
+}
+
+/* Only the root mount turns read-only: /proc, /dev and the other
+ * submounts are mounts of their own and keep their flags. */
+static int remount_readonly(const char *path, struct quilt_error *err)
+{
+        unsigned long flags = 0;
+        int r = locked_flags(path, &flags, err);
+        if (r < 0)
+                return r;
+        if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, NULL) < 0)
+                return quilt_error_set(err, -errno, "remounting %s read-only: %m", path);
+        return 0;
+}
+
+/* Make c->rootfs a mount point of its own, keeping the submounts (/proc,
+ * /dev, ...) the ns plugin made below it. */
+static int bind_rootfs(const char *rootfs, struct quilt_error *err)
+{
+        /* The ns plugin made propagation private already.  Should it not
+         * have, rslave still keeps everything below from reaching the
+         * host's mount table (and leaves private mounts private). */
+        if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                return quilt_error_set(err, -errno, "making / a slave mount: %m");
+        if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return quilt_error_set(err, -errno, "bind-mounting %s: %m", rootfs);
+        return 0;
+}
+
+/* pivot_root(".", "."), as runc does: the old root ends up stacked on
+ * top of the new one, from where it is detached, so no directory for it
+ * is needed in the image and nothing of the host stays reachable. */
+static int switch_pivot_root(const char *rootfs, struct quilt_error *err)
+{
+        int r = bind_rootfs(rootfs, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_close_ int old_root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (old_root < 0)
+                return quilt_error_set(err, -errno, "open /: %m");
+        _cleanup_close_ int new_root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (new_root < 0)
+                return quilt_error_set(err, -errno, "open %s: %m", rootfs);
+        if (fchdir(new_root) < 0)
+                return quilt_error_set(err, -errno, "chdir %s: %m", rootfs);
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return quilt_error_set(err, -errno, "pivot_root %s: %m", rootfs);
+        /* The kernel does not promise where "." points after pivot_root:
+         * go to the old root explicitly before detaching it. */
+        if (fchdir(old_root) < 0)
+                return quilt_error_set(err, -errno, "chdir to the old root: %m");
+        if (umount2(".", MNT_DETACH) < 0)
+                return quilt_error_set(err, -errno, "detaching the old root: %m");
+        if (chdir("/") < 0)
+                return quilt_error_set(err, -errno, "chdir /: %m");
+        return 0;
+}
+
+static int switch_chroot(const char *rootfs, bool readonly, struct quilt_error *err)
+{
+        if (readonly) {
+                /* pre_clone made sure there is a mount namespace. */
+                int r = bind_rootfs(rootfs, err);
+                if (r < 0)
+                        return r;
+                r = remount_readonly(rootfs, err);
+                if (r < 0)
+                        return r;
+        }
+        if (chdir(rootfs) < 0)
+                return quilt_error_set(err, -errno, "chdir %s: %m", rootfs);
+        if (chroot(".") < 0)
+                return quilt_error_set(err, -errno, "chroot %s: %m", rootfs);
+        if (chdir("/") < 0)
+                return quilt_error_set(err, -errno, "chdir /: %m");
+        return 0;
+}
+
+/* In the container process: no allocation, no stdio, no logging. */
+static int rootfs_in_child(void *state, struct quilt_container *c, struct quilt_error *err)
+{
+        const struct rootfs_state *s = state;
+        bool mount_ns = c->clone_flags & CLONE_NEWNS;
+
+        /* pre_clone checked this already; the check is repeated because
+         * without a mount namespace the mounts below would be the host's. */
+        if ((s->cfg.mode == ROOTFS_PIVOT_ROOT || s->cfg.readonly) && !mount_ns)
+                return quilt_error_set(err, -EINVAL, "no mount namespace to switch the root in");
+        if (!s->root)
+                return quilt_error_set(err, -EINVAL, "in_child without pre_clone");
+
+        if (s->cfg.mode == ROOTFS_CHROOT)
+                return switch_chroot(s->root, s->cfg.readonly, err);
+        int r = switch_pivot_root(s->root, err);
+        if (r < 0)
+                return r;
+        return s->cfg.readonly ? remount_readonly("/", err) : 0;
+}
+
+static int rootfs_cleanup(void *state, struct quilt_container *c, struct quilt_error *err)
+{
+        struct rootfs_state *s = state;
+        if (!c->rootfs || c->rootfs[0] == '\0')
+                return 0;
+        /* Normally nothing is mounted here: the container's mounts live in
+         * its own namespace.  Be defensive all the same, since remove_tree
+         * refuses to cross a mount point. */
+        rootfs_umount_below(c->rootfs, s->host);
+        return s->host->remove_tree(c->rootfs, err);
+}
+
+QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
+        .abi_version = QUILT_PLUGIN_ABI_VERSION,
+        .struct_size = sizeof(struct quilt_plugin),
+        .name = ROOTFS_PLUGIN_NAME,
+        .description = "root tree from an image tarball; pivot_root or chroot into it",
+        .init = rootfs_init,
+        .fini = rootfs_fini,
+        .prepare_rootfs = rootfs_prepare_rootfs,
+        .pre_clone = rootfs_pre_clone,
+        .in_child = rootfs_in_child,
+        .cleanup = rootfs_cleanup,
+};

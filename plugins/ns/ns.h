@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* Private declarations shared by the files of the ns plugin.  Nothing here
+ * is exported: the plugin is built with -fvisibility=hidden and only
+ * quilt_plugin_v1 (ns.c) is visible. */
+#ifndef QUILT_NS_H
+#define QUILT_NS_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "quilt/plugin.h"
+
+/* A plugin must not depend on core/, so it carries its own copies of the
+ * few cleanup helpers it needs (same names and meaning as core/util.h). */
+static inline void ns_freep(void *p) { free(*(void **)p); }
+static inline void ns_closep(int *fd)
+{
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+#ifndef _cleanup_
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#endif
+#ifndef _cleanup_free_
+#define _cleanup_free_ _cleanup_(ns_freep)
+#endif
+#ifndef _cleanup_close_
+#define _cleanup_close_ _cleanup_(ns_closep)
+#endif
+#ifndef TAKE_PTR
+#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+#endif
+#ifndef TAKE_FD
+#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
+#endif
+#ifndef ELEMENTSOF
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* True when the host table is long enough to hold `field` and sets it. */
+#define NS_HOST_HAS(host, field)                                                  \
+        ((host) && (host)->struct_size >= offsetof(struct quilt_host, field) +    \
+                                                  sizeof((host)->field) &&        \
+         (host)->field)
+
+/* Default size of the /dev/shm tmpfs, like Docker's. */
+#define NS_SHM_SIZE_DEFAULT (64ull * 1024 * 1024)
+/* /dev only holds a few empty files, links and mount points. */
+#define NS_DEV_SIZE "65536"
+
+/* The [ns] section, as the key table in ns_config.c fills it. */
+struct ns_config {
+        bool pid;
+        bool mount;
+        bool uts;
+        bool ipc;
+        bool net;
+        bool cgroup;
+        bool proc;              /* needs mount */
+        bool dev;               /* needs mount */
+        bool sys;               /* needs mount and net */
+        bool loopback_up;       /* needs net */
+        uint64_t shm_size;      /* bytes; 0 = the kernel's default */
+};
+
+struct ns_state {
+        const struct quilt_host *host;
+        struct ns_config cfg;
+        /* Formatted once in init, so in_child does no formatting of its own. */
+        char shm_size[24];
+};
+
+/* ns_config.c: apply `section` (may be NULL or empty) over the defaults and
+ * check the combinations; errors name FILE:LINE of the offending entry. */
+int ns_config_parse(const struct quilt_host *host, const struct quilt_config_section *section,
+                    struct ns_config *cfg, struct quilt_error *err);
+/* The CLONE_NEW* flags the config asks for at clone time (CLONE_NEWCGROUP
+ * is not among them: see ns_in_child). */
+unsigned long ns_clone_flags(const struct ns_config *cfg);
+
+/* ns_mounts.c: fd-based mounting with the new mount API, so no path in the
+ * image is looked up twice and no symlink in it is ever followed.
+ * `rootfs` and `rel` only name the place in error messages. */
+struct ns_fs_option {
+        const char *key;
+        const char *value;      /* NULL: a flag option */
+};
+int ns_open_mountpoint(int dir_fd, const char *name, mode_t mode, const char *rootfs,
+                       const char *rel, int *ret_fd, struct quilt_error *err);
+int ns_fs_create(const char *fstype, const struct ns_fs_option *opts, unsigned int attrs,
+                 const char *rootfs, const char *rel, int *ret_fd, struct quilt_error *err);
+int ns_attach(int mnt_fd, int dir_fd, const char *name, const char *rootfs, const char *rel,
+              struct quilt_error *err);
+int ns_mount_proc(int root_fd, const char *rootfs, struct quilt_error *err);
+int ns_mount_sys(int root_fd, const char *rootfs, struct quilt_error *err);
+
+/* ns_dev.c: a minimal /dev on a fresh tmpfs at ROOTFS/dev. */
+int ns_mount_dev(int root_fd, const char *rootfs, const char *shm_size, struct quilt_error *err);
+
+/* ns_loopback.c: bring `lo` up in the current network namespace. */
+int ns_loopback_up(struct quilt_error *err);
+
+#endif
