@@ -496,7 +496,8 @@ int quilt_manager_remove(struct quilt_manager *m, const char *ref, bool force, c
                                  "container %.12s did not exit after SIGKILL", c->id);
                 goto fail_locked;
         }
-        /* The monitor runs the plugins' cleanup after the exit: wait for it. */
+        /* The monitor records the exit last: wait until it is gone, then
+         * run the plugins' cleanup in a monitor of its own. */
         while (!c->monitor_done && c->monitor_pid > 0)
                 quilt_manager_wait(m, 0);
         if (c->removing) {
@@ -553,9 +554,10 @@ static void recover_containers(struct quilt_manager *m)
                         break;
                 struct quilt_run_state rs;
                 size_t len;
-                if (quilt_run_state_read(dir, &rs) < 0 ||
-                    quilt_read_file(spec_path, 64 * 1024 * 1024, &data, &len) < 0)
+                if (quilt_read_file(spec_path, 64 * 1024 * 1024, &data, &len) < 0 ||
+                    quilt_run_state_read(dir, &rs) < 0)
                         continue;
+                quilt_run_state_done(&rs);      /* the cleanup monitor reads it itself */
                 Quilt__V1__CreateContainerRequest *spec =
                         quilt__v1__create_container_request__unpack(NULL, len, (uint8_t *)data);
                 if (!spec)

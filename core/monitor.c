@@ -3,8 +3,9 @@
  * single-threaded image: never a fork of the threaded daemon).  It runs
  * the chain's stages, clones the container process, copies its output
  * into the log file, records the exit status in the container's
- * directory, runs every plugin's cleanup, and tells quiltd about each
- * step over the control socket (see monitor_protocol.h). */
+ * directory and tells quiltd about each step over the control socket
+ * (see monitor_protocol.h).  Started with --cleanup at RemoveContainer
+ * it runs the cleanup of every plugin the container reached, in reverse. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -89,8 +90,51 @@ static void notify(struct monitor *m, const char *fmt, ...)
         }
 }
 
+/* "ns,rootfs": the instances a later cleanup must run. */
+static void record_entered(struct monitor *m)
+{
+        if (!m->chain)
+                return;
+        size_t len = 1;
+        for (size_t i = 0; i < m->chain->n; i++)
+                len += strlen(m->chain->plugins[i].instance) + 1;
+        char *list = calloc(1, len);
+        if (!list)
+                return;
+        for (size_t i = 0; i < m->chain->n; i++) {
+                if (!m->chain->plugins[i].entered)
+                        continue;
+                if (*list)
+                        strcat(list, ",");
+                strcat(list, m->chain->plugins[i].instance);
+        }
+        free(m->rs.entered);
+        m->rs.entered = list;
+}
+
+/* The reverse of record_entered, for the cleanup run.  Without a record
+ * (the monitor died early) every plugin is cleaned: cleanup copes with a
+ * half-built container. */
+static void restore_entered(struct monitor *m)
+{
+        if (!m->rs.entered) {
+                quilt_plugin_chain_enter_all(m->chain);
+                return;
+        }
+        for (size_t i = 0; i < m->chain->n; i++) {
+                const char *name = m->chain->plugins[i].instance;
+                size_t n = strlen(name);
+                for (const char *p = m->rs.entered; (p = strstr(p, name)); p += n)
+                        if ((p == m->rs.entered || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) {
+                                m->chain->plugins[i].entered = true;
+                                break;
+                        }
+        }
+}
+
 static void save_state(struct monitor *m)
 {
+        record_entered(m);
         int r = quilt_run_state_write(m->dir, &m->rs);
         if (r < 0)
                 say(m, "writing %s/state: %s", m->dir, strerror(-r));
@@ -415,7 +459,9 @@ static int cleanup_chain(struct monitor *m)
         if (r < 0)
                 say(m, "cleanup: %s", err.message);
         m->rs.cleaned = r >= 0;
-        save_state(m);
+        int w = quilt_run_state_write(m->dir, &m->rs);
+        if (w < 0)
+                say(m, "writing %s/state: %s", m->dir, strerror(-w));
         if (r < 0)
                 notify(m, "cleaned %s", err.message);
         else
@@ -493,6 +539,7 @@ static void free_monitor(struct monitor *m)
         quilt_closep(&m->log_fd);
         quilt_closep(&m->signal_fd);
         quilt_closep(&m->control_fd);
+        quilt_run_state_done(&m->rs);
 }
 
 static void usage(FILE *f)
@@ -570,8 +617,9 @@ int main(int argc, char **argv)
 
         int ret = 0;
         if (m.cleanup_only) {
-                /* quiltd lost the monitor that ran this container. */
-                quilt_plugin_chain_enter_all(m.chain);
+                /* RemoveContainer: the container's resources (its rootfs
+                 * above all) live until the container is removed. */
+                restore_entered(&m);
                 ret = cleanup_chain(&m) < 0;
                 free_monitor(&m);
                 return ret;
@@ -588,7 +636,7 @@ int main(int argc, char **argv)
                 supervise(&m);
         }
         close_pumps(&m);
-        ret = cleanup_chain(&m) < 0;
+        save_state(&m);
         free_monitor(&m);
-        return ret;
+        return 0;
 }

@@ -7,8 +7,8 @@
  *   "running STARTED_NS"        the command has been exec'd
  *   "failed MESSAGE"            a stage or the exec failed; no command runs
  *   "exited CODE SIGNAL FINISHED_NS"
- *   "cleaned [MESSAGE]"         every plugin's cleanup ran (MESSAGE: the
- *                               first cleanup failure); the monitor exits
+ *   "cleaned [MESSAGE]"         only when nothing needs a cleanup (set-up
+ *                               failed before any plugin ran)
  * quiltd -> monitor
  *   "signal SIGNO"              deliver to the container (SIGKILL: to
  *                               every process of it)

@@ -51,6 +51,8 @@ int quilt_run_state_write(const char *dir, const struct quilt_run_state *s)
                 s->cleaned ? 1 : 0);
         append_escaped(f, s->error);
         fputc('\n', f);
+        if (s->entered)         /* absent: not known (the monitor never got that far) */
+                fprintf(f, "entered=%s\n", s->entered);
         if (fclose(f) != 0)
                 return -ENOMEM;
         _cleanup_free_ char *path = NULL;
@@ -69,6 +71,7 @@ int quilt_run_state_read(const char *dir, struct quilt_run_state *ret)
                 return r;
         *ret = (struct quilt_run_state){ .state = QUILT_STATE_PENDING };
         char *save = NULL;
+        int result = 0;
         for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *eq = strchr(line, '=');
                 if (!eq)
@@ -77,8 +80,10 @@ int quilt_run_state_read(const char *dir, struct quilt_run_state *ret)
                 char *v = eq + 1;
                 if (!strcmp(line, "state")) {
                         int st = quilt_state_from_name(v);
-                        if (st < 0)
-                                return -EINVAL;
+                        if (st < 0) {
+                                result = -EINVAL;
+                                break;
+                        }
                         ret->state = (enum quilt_state)st;
                 } else if (!strcmp(line, "monitor_pid"))
                         ret->monitor_pid = (pid_t)atoi(v);
@@ -94,12 +99,26 @@ int quilt_run_state_read(const char *dir, struct quilt_run_state *ret)
                         ret->started_ns = strtoll(v, NULL, 10);
                 else if (!strcmp(line, "finished_ns"))
                         ret->finished_ns = strtoll(v, NULL, 10);
-                else if (!strcmp(line, "cleaned"))
+                else if (!strcmp(line, "entered")) {
+                        free(ret->entered);
+                        if (!(ret->entered = strdup(v))) {
+                                result = -ENOMEM;
+                                break;
+                        }
+                } else if (!strcmp(line, "cleaned"))
                         ret->cleaned = atoi(v) != 0;
                 else if (!strcmp(line, "error")) {
                         unescape(v);
                         snprintf(ret->error, sizeof(ret->error), "%s", v);
                 }
         }
-        return 0;
+        if (result < 0)
+                quilt_run_state_done(ret);
+        return result;
+}
+
+void quilt_run_state_done(struct quilt_run_state *s)
+{
+        free(s->entered);
+        s->entered = NULL;
 }

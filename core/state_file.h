@@ -25,7 +25,12 @@ struct quilt_run_state {
         int64_t finished_ns;
         bool cleaned;                           /* every plugin's cleanup has run */
         char error[QUILT_ERROR_MESSAGE_MAX];
+        /* Chain instances whose stages began ("ns,rootfs"), so a later
+         * cleanup runs exactly those; malloc'd, NULL when none. */
+        char *entered;
 };
+
+void quilt_run_state_done(struct quilt_run_state *s);
 
 int quilt_run_state_write(const char *dir, const struct quilt_run_state *s);
 /* -ENOENT when there is none; unknown keys are ignored (newer writers). */

@@ -69,6 +69,13 @@ static void test_state_file_roundtrip(void **state)
         assert_true(out.created_ns == 1 && out.started_ns == 2 && out.finished_ns == 3);
         assert_true(out.cleaned);
         assert_string_equal(out.error, in.error);
+        assert_null(out.entered);
+        assert_int_equal(quilt_run_state_write(dir, &(struct quilt_run_state){
+                                 .state = QUILT_STATE_RUNNING, .entered = "ns,rootfs:chroot" }), 0);
+        quilt_run_state_done(&out);
+        assert_int_equal(quilt_run_state_read(dir, &out), 0);
+        assert_string_equal(out.entered, "ns,rootfs:chroot");
+        quilt_run_state_done(&out);
         assert_int_equal(quilt_remove_tree(dir, NULL), 0);
         assert_int_equal(quilt_run_state_read(dir, &out), -ENOENT);
 }
