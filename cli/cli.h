@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* What the quilt-cli commands share: the lazily opened client, error and
+ * usage reporting, and small formatting helpers. */
+#ifndef QUILT_CLI_H
+#define QUILT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "client.h"
+
+#define QUILT_CLI_EXIT_FAILURE 1        /* an RPC or local operation failed */
+#define QUILT_CLI_EXIT_USAGE 2          /* bad command line */
+#define QUILT_CLI_EXIT_RUN_FAILED 125   /* run: the container reached FAILED */
+
+/* Deadline for ordinary unary calls; log follows and run have none. */
+#define QUILT_CLI_TIMEOUT_MS 10000
+
+struct quilt_cli_command {
+        const char *name;
+        int (*run)(struct quilt_cli_command const *cmd, int argc, char **argv);
+        const char *usage;      /* arguments after the command name */
+        const char *summary;
+};
+
+/* Opened on first use so that usage errors and --help cost no grpc start-up.
+ * Never NULL: failing to allocate the channel ends the process. */
+struct quilt_client *quilt_cli_client(void);
+const char *quilt_cli_socket(void);
+void quilt_cli_set_socket(const char *path);
+void quilt_cli_close(void);
+
+/* Print the failure of an RPC once ("quilt-cli: NOT_FOUND: ...", or that the
+ * daemon is not reachable at the socket) and return QUILT_CLI_EXIT_FAILURE. */
+int quilt_cli_rpc_failed(const struct quilt_client_error *err);
+
+/* Print "quilt-cli: <message>" and the command's usage line to stderr;
+ * returns QUILT_CLI_EXIT_USAGE. */
+__attribute__((format(printf, 2, 3)))
+int quilt_cli_usage_error(const struct quilt_cli_command *cmd, const char *fmt, ...);
+/* The usage line on stdout, for CMD --help; returns 0. */
+int quilt_cli_usage(const struct quilt_cli_command *cmd);
+/* The matching report for a getopt_long() return of '?' or ':'. */
+int quilt_cli_bad_option(const struct quilt_cli_command *cmd, int c, char **argv);
+
+/* "RUNNING" for CONTAINER_STATE_RUNNING; "STATE_<n>" when unknown (static buffer). */
+const char *quilt_cli_state_name(int state);
+/* RFC 3339 in UTC ("2024-05-01T12:34:56Z"), or "-" for 0. */
+void quilt_cli_format_time(int64_t ns, char *buf, size_t size);
+/* A copy of `s` safe for one line of a terminal: control characters and
+ * invalid UTF-8 escaped (\n, \t, \xNN), cut to `max_width` characters with
+ * "..." when longer (0: no limit).  malloc'd; NULL on ENOMEM. */
+char *quilt_cli_printable(const char *s, size_t max_width);
+/* Width of a printable string in characters (UTF-8 code points). */
+size_t quilt_cli_width(const char *s);
+
+/* write(2) all of it, retrying on EINTR. */
+int quilt_cli_write_all(int fd, const void *buf, size_t len);
+
+struct quilt_cli_logs {
+        bool follow;
+        /* run: a closed stdout or stderr only stops output to that fd; the
+         * container is still followed to its end. */
+        bool survive_write_errors;
+        void (*on_tick)(void *userdata);
+        void *userdata;
+};
+
+/* GetContainerLogs for `id`, each chunk written (unbuffered) to stdout or
+ * stderr by its source.  Returns 0, -EIO with `err` filled when the RPC
+ * failed, or a negative errno when writing failed (err says which). */
+int quilt_cli_stream_logs(const char *id, const struct quilt_cli_logs *opts,
+                          struct quilt_client_error *err);
+
+/* StopContainer with the wire meaning of timeout_seconds (0: the daemon's
+ * default, negative: SIGKILL at once) and a deadline to match.  *ret_id,
+ * when asked for, is the daemon's id of the container (malloc'd).
+ * Same returns as quilt_client_unary(). */
+int quilt_cli_stop_container(const char *id, int32_t timeout_seconds, char **ret_id,
+                             struct quilt_client_error *err);
+
+int quilt_cmd_create(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_run(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_status(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_ps(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_logs(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_stop(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_rm(const struct quilt_cli_command *cmd, int argc, char **argv);
+
+#endif

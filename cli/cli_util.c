@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "utf8.h"
+
+static const char *socket_path = "/run/quilt/quiltd.sock";
+static struct quilt_client *client;
+
+void quilt_cli_set_socket(const char *path)
+{
+        socket_path = path;
+}
+
+const char *quilt_cli_socket(void)
+{
+        return socket_path;
+}
+
+struct quilt_client *quilt_cli_client(void)
+{
+        if (!client) {
+                int r = quilt_client_open(socket_path, &client);
+                if (r < 0) {
+                        /* Only ENOMEM gets here; nothing sensible is left to do. */
+                        fprintf(stderr, "quilt-cli: cannot set up a channel to %s: %s\n",
+                                socket_path, strerror(-r));
+                        exit(QUILT_CLI_EXIT_FAILURE);
+                }
+        }
+        return client;
+}
+
+void quilt_cli_close(void)
+{
+        quilt_client_free(client);
+        client = NULL;
+}
+
+int quilt_cli_rpc_failed(const struct quilt_client_error *err)
+{
+        const char *msg = err->message ? err->message : "(no message)";
+
+        if (err->unreachable)
+                fprintf(stderr, "quilt-cli: cannot reach quiltd at %s (is it running?): %s\n",
+                        socket_path, msg);
+        else
+                fprintf(stderr, "quilt-cli: %s: %s\n", quilt_client_status_name(err->code), msg);
+        return QUILT_CLI_EXIT_FAILURE;
+}
+
+int quilt_cli_usage_error(const struct quilt_cli_command *cmd, const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("quilt-cli: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nusage: quilt-cli [--socket PATH] %s %s\n", cmd->name, cmd->usage);
+        return QUILT_CLI_EXIT_USAGE;
+}
+
+int quilt_cli_usage(const struct quilt_cli_command *cmd)
+{
+        printf("usage: quilt-cli [--socket PATH] %s %s\n  %s\n", cmd->name, cmd->usage, cmd->summary);
+        return 0;
+}
+
+int quilt_cli_bad_option(const struct quilt_cli_command *cmd, int c, char **argv)
+{
+        /* optind already points past the offending argument. */
+        const char *arg = argv[optind - 1];
+
+        if (c == ':')
+                return quilt_cli_usage_error(cmd, "option '%s' needs a value", arg);
+        /* A bad short option may sit inside a cluster (-fx): name the
+         * letter.  Long options leave optopt 0. */
+        if (optopt)
+                return quilt_cli_usage_error(cmd, "unknown option '-%c'", optopt);
+        return quilt_cli_usage_error(cmd, "unknown option '%s'", arg);
+}
+
+const char *quilt_cli_state_name(int state)
+{
+        static char other[32];
+
+        switch (state) {
+        case QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_UNSPECIFIED:
+                return "UNSPECIFIED";
+        case QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_PENDING:
+                return "PENDING";
+        case QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_RUNNING:
+                return "RUNNING";
+        case QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_EXITED:
+                return "EXITED";
+        case QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_FAILED:
+                return "FAILED";
+        }
+        snprintf(other, sizeof(other), "STATE_%d", state);
+        return other;
+}
+
+void quilt_cli_format_time(int64_t ns, char *buf, size_t size)
+{
+        /* UTC: no time zone files to read, and the same text on every host. */
+        time_t t = (time_t)(ns / 1000000000);
+        struct tm tm;
+
+        if (ns <= 0 || !gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, size, "-");
+}
+
+char *quilt_cli_printable(const char *s, size_t max_width)
+{
+        const unsigned char *p = (const unsigned char *)(s ? s : "");
+        size_t len = strlen((const char *)p);
+        char *out, *o;
+
+        /* Worst case: every byte becomes \xNN. */
+        out = malloc(len * 4 + 4);
+        if (!out)
+                return NULL;
+        o = out;
+        for (size_t i = 0; i < len;) {
+                unsigned char c = p[i];
+                size_t n;
+
+                if (c == '\n' || c == '\t' || c == '\r') {
+                        *o++ = '\\';
+                        *o++ = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+                        i++;
+                } else if (c < 0x20 || c == 0x7f) {
+                        o += sprintf(o, "\\x%02x", c);
+                        i++;
+                } else if (c < 0x80) {
+                        *o++ = (char)c;
+                        i++;
+                } else if ((n = quilt_utf8_sequence(p + i, len - i)) > 0) {
+                        memcpy(o, p + i, n);
+                        o += n;
+                        i += n;
+                } else {
+                        o += sprintf(o, "\\x%02x", c);
+                        i++;
+                }
+        }
+        *o = '\0';
+
+        if (max_width >= 4 && quilt_cli_width(out) > max_width) {
+                /* Keep max_width - 3 characters, then "...". */
+                size_t chars = 0;
+                for (o = out; *o; o++)
+                        if (((unsigned char)*o & 0xC0) != 0x80 && chars++ == max_width - 3)
+                                break;
+                strcpy(o, "...");
+        }
+        return out;
+}
+
+size_t quilt_cli_width(const char *s)
+{
+        size_t n = 0;
+        for (; *s; s++)
+                if (((unsigned char)*s & 0xC0) != 0x80)
+                        n++;
+        return n;
+}
+
+int quilt_cli_write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}

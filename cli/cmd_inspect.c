@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/* quilt-cli status and ps. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json_out.h"
+#include "shell_split.h"
+
+#define EXITED QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_EXITED
+#define RUNNING QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_RUNNING
+#define FAILED QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_FAILED
+
+/* "key: value" with the value on one line; empty values print as "-". */
+static void print_field(const char *key, const char *value)
+{
+        char *v = quilt_cli_printable(value, 0);
+
+        printf("%s: %s\n", key, v && v[0] ? v : "-");
+        free(v);
+}
+
+static void print_int_field(const char *key, bool known, int64_t value)
+{
+        if (known)
+                printf("%s: %lld\n", key, (long long)value);
+        else
+                printf("%s: -\n", key);
+}
+
+static void print_time_field(const char *key, int64_t ns)
+{
+        char buf[64];
+        quilt_cli_format_time(ns, buf, sizeof(buf));
+        printf("%s: %s\n", key, buf);
+}
+
+static void print_status_human(const Quilt__V1__ContainerStatusResponse *st)
+{
+        bool exited = st->state == EXITED;
+        char *command = quilt_shell_join(st->command, st->n_command);
+
+        print_field("id", st->container_id);
+        print_field("name", st->name);
+        print_field("state", quilt_cli_state_name(st->state));
+        print_int_field("pid", st->pid != 0, st->pid);
+        /* Exit values mean nothing before the command has ended. */
+        print_int_field("exit_code", exited, st->exit_code);
+        print_int_field("exit_signal", exited, st->exit_signal);
+        print_field("error", st->error_message);
+        print_time_field("created", st->created_at_ns);
+        print_time_field("started", st->started_at_ns);
+        print_time_field("finished", st->finished_at_ns);
+        print_field("image", st->image);
+        print_field("command", command);
+        print_field("profile", st->profile);
+        print_field("hostname", st->hostname);
+        free(command);
+}
+
+static int get_status(const char *id, Quilt__V1__ContainerStatusResponse **ret)
+{
+        Quilt__V1__GetContainerStatusRequest req = QUILT__V1__GET_CONTAINER_STATUS_REQUEST__INIT;
+        struct quilt_client_error err = {};
+        ProtobufCMessage *resp = NULL;
+
+        req.container_id = (char *)id;
+        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_GET_CONTAINER_STATUS, &req.base,
+                               QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
+                int code = quilt_cli_rpc_failed(&err);
+                quilt_client_error_clear(&err);
+                return code;
+        }
+        *ret = (Quilt__V1__ContainerStatusResponse *)resp;
+        return 0;
+}
+
+int quilt_cmd_status(const struct quilt_cli_command *cmd, int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        Quilt__V1__ContainerStatusResponse *st = NULL;
+        bool json = false;
+        int c;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        return quilt_cli_usage(cmd);
+                default:
+                        return quilt_cli_bad_option(cmd, c, argv);
+                }
+        }
+        if (argc - optind != 1)
+                return quilt_cli_usage_error(cmd, argc == optind ? "missing container ID" : "too many arguments");
+
+        c = get_status(argv[optind], &st);
+        if (c != 0)
+                return c;
+        if (json) {
+                struct quilt_json j;
+                quilt_json_init(&j, stdout);
+                quilt_json_container(&j, st);
+                quilt_json_finish(&j);
+        } else
+                print_status_human(st);
+        protobuf_c_message_free_unpacked(&st->base, NULL);
+        return 0;
+}
+
+/* The STATUS column: what a glance at the table should tell. */
+static char *status_summary(const Quilt__V1__ContainerStatusResponse *st)
+{
+        char *s = NULL;
+        int r;
+
+        if (st->state == RUNNING && st->pid > 0)
+                r = asprintf(&s, "pid %d", st->pid);
+        else if (st->state == EXITED && st->exit_signal > 0) {
+                const char *name = sigabbrev_np(st->exit_signal);
+                r = name ? asprintf(&s, "killed (SIG%s)", name)
+                         : asprintf(&s, "killed (signal %d)", st->exit_signal);
+        } else if (st->state == EXITED)
+                r = asprintf(&s, "exit %d", st->exit_code);
+        else if (st->state == FAILED)
+                r = asprintf(&s, "%s", st->error_message[0] ? st->error_message : "failed");
+        else
+                r = asprintf(&s, "-");
+        return r < 0 ? NULL : s;
+}
+
+static int compare_created(const void *a, const void *b)
+{
+        const Quilt__V1__ContainerStatusResponse *x = *(Quilt__V1__ContainerStatusResponse *const *)a;
+        const Quilt__V1__ContainerStatusResponse *y = *(Quilt__V1__ContainerStatusResponse *const *)b;
+
+        if (x->created_at_ns != y->created_at_ns)
+                return x->created_at_ns < y->created_at_ns ? -1 : 1;
+        return strcmp(x->container_id, y->container_id);
+}
+
+enum { COL_ID, COL_NAME, COL_STATE, COL_IMAGE, COL_COMMAND, COL_STATUS, COLUMNS };
+
+static const char *const column_titles[COLUMNS] = { "ID", "NAME", "STATE", "IMAGE", "COMMAND", "STATUS" };
+/* Long images and commands are cut so one container stays on one line;
+ * ps --json has everything. */
+static const size_t column_limits[COLUMNS] = { 12, 32, 0, 40, 40, 48 };
+
+static int print_table(Quilt__V1__ContainerStatusResponse **cs, size_t n)
+{
+        char **cells = calloc((n + 1) * COLUMNS, sizeof(char *));
+        size_t width[COLUMNS] = {};
+        int ret = 0;
+
+        if (!cells)
+                goto oom;
+        for (size_t col = 0; col < COLUMNS; col++)
+                if (!(cells[col] = strdup(column_titles[col])))
+                        goto oom;
+        for (size_t i = 0; i < n; i++) {
+                const Quilt__V1__ContainerStatusResponse *st = cs[i];
+                char **row = cells + (i + 1) * COLUMNS;
+                char *command = quilt_shell_join(st->command, st->n_command);
+                char *status = status_summary(st);
+                const char *raw[COLUMNS] = {
+                        [COL_ID] = st->container_id,
+                        [COL_NAME] = st->name[0] ? st->name : "-",
+                        [COL_STATE] = quilt_cli_state_name(st->state),
+                        [COL_IMAGE] = st->image,
+                        [COL_COMMAND] = command,
+                        [COL_STATUS] = status,
+                };
+                bool ok = command && status;
+                for (size_t col = 0; ok && col < COLUMNS; col++) {
+                        /* The id is cut plainly (a prefix is still an id). */
+                        if (col == COL_ID)
+                                row[col] = strndup(raw[col], column_limits[col]);
+                        else
+                                row[col] = quilt_cli_printable(raw[col], column_limits[col]);
+                        ok = row[col] != NULL;
+                }
+                free(command);
+                free(status);
+                if (!ok)
+                        goto oom;
+        }
+
+        for (size_t i = 0; i <= n; i++)
+                for (size_t col = 0; col < COLUMNS; col++) {
+                        size_t w = quilt_cli_width(cells[i * COLUMNS + col]);
+                        if (w > width[col])
+                                width[col] = w;
+                }
+        for (size_t i = 0; i <= n; i++) {
+                for (size_t col = 0; col < COLUMNS; col++) {
+                        const char *cell = cells[i * COLUMNS + col];
+                        if (col == COLUMNS - 1) {
+                                printf("%s\n", cell);
+                                break;
+                        }
+                        /* Pad by characters, not bytes, for UTF-8 names. */
+                        printf("%s%*s", cell, (int)(width[col] - quilt_cli_width(cell) + 3), "");
+                }
+        }
+        goto out;
+oom:
+        fprintf(stderr, "quilt-cli: out of memory\n");
+        ret = QUILT_CLI_EXIT_FAILURE;
+out:
+        for (size_t i = 0; cells && i < (n + 1) * COLUMNS; i++)
+                free(cells[i]);
+        free(cells);
+        return ret;
+}
+
+int quilt_cmd_ps(const struct quilt_cli_command *cmd, int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "all", no_argument, NULL, 'a' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        Quilt__V1__ListContainersRequest req = QUILT__V1__LIST_CONTAINERS_REQUEST__INIT;
+        struct quilt_client_error err = {};
+        ProtobufCMessage *resp = NULL;
+        bool json = false;
+        int c;
+
+        while ((c = getopt_long(argc, argv, ":ah", options, NULL)) != -1) {
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'a':
+                        /* Every container is listed anyway; accepted from habit. */
+                        break;
+                case 'h':
+                        return quilt_cli_usage(cmd);
+                default:
+                        return quilt_cli_bad_option(cmd, c, argv);
+                }
+        }
+        if (optind != argc)
+                return quilt_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+
+        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_LIST_CONTAINERS, &req.base,
+                               QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
+                c = quilt_cli_rpc_failed(&err);
+                quilt_client_error_clear(&err);
+                return c;
+        }
+        Quilt__V1__ListContainersResponse *list = (Quilt__V1__ListContainersResponse *)resp;
+        /* Oldest first: a stable order whatever the daemon's map order is. */
+        if (list->n_containers > 1)
+                qsort(list->containers, list->n_containers, sizeof(list->containers[0]), compare_created);
+
+        c = 0;
+        if (json) {
+                struct quilt_json j;
+                quilt_json_init(&j, stdout);
+                quilt_json_begin_object(&j);
+                quilt_json_key(&j, "containers");
+                quilt_json_begin_array(&j);
+                for (size_t i = 0; i < list->n_containers; i++)
+                        quilt_json_container(&j, list->containers[i]);
+                quilt_json_end_array(&j);
+                quilt_json_end_object(&j);
+                quilt_json_finish(&j);
+        } else
+                c = print_table(list->containers, list->n_containers);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        return c;
+}

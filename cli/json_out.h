@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* A small streaming JSON writer (pretty-printed, 2-space indent) and the
+ * JSON form of a container's status, for status --json and ps --json. */
+#ifndef QUILT_JSON_OUT_H
+#define QUILT_JSON_OUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "quilt.pb-c.h"
+
+#define QUILT_JSON_MAX_DEPTH 32
+
+struct quilt_json {
+        FILE *f;
+        unsigned depth;
+        bool after_key;                         /* the next value follows "key": */
+        bool nonempty[QUILT_JSON_MAX_DEPTH];    /* the container at that depth has members */
+};
+
+void quilt_json_init(struct quilt_json *j, FILE *f);
+
+void quilt_json_begin_object(struct quilt_json *j);
+void quilt_json_end_object(struct quilt_json *j);
+void quilt_json_begin_array(struct quilt_json *j);
+void quilt_json_end_array(struct quilt_json *j);
+
+/* A member name inside an object; the next call writes its value. */
+void quilt_json_key(struct quilt_json *j, const char *key);
+
+void quilt_json_string(struct quilt_json *j, const char *s);   /* NULL writes "" */
+void quilt_json_int(struct quilt_json *j, int64_t v);
+void quilt_json_bool(struct quilt_json *j, bool v);
+
+/* End the document with a newline. */
+void quilt_json_finish(struct quilt_json *j);
+
+/* Write `len` bytes of `s` as a quoted JSON string: " and \ escaped,
+ * control characters as \u00XX, valid UTF-8 passed through and each byte
+ * of invalid UTF-8 replaced by U+FFFD (so the output is always valid JSON). */
+void quilt_json_write_string(FILE *f, const char *s, size_t len);
+
+/* The container as one object with the field names of the proto3 JSON
+ * mapping (containerId, state as the enum name, createdAtNs, ...).  Every
+ * field is written, defaults included, and int64 values as plain numbers so
+ * scripts need no special cases. */
+void quilt_json_container(struct quilt_json *j, const Quilt__V1__ContainerStatusResponse *st);
+
+#endif
