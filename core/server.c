@@ -8,19 +8,30 @@
  * own pluck completion queue and a detached thread that drives it with
  * blocking batches; the main loop only waits on the notification queue.
  * A thread per call keeps the handlers plain sequential code, and calls
- * are few (one CLI command each). */
+ * are few (one CLI command each).
+ *
+ * The daemon owns the listening socket rather than letting grpc bind it:
+ * an accept thread checks each client's SO_PEERCRED (root, our own uid,
+ * or a member of socket_group) before handing the connection to grpc
+ * with grpc_server_add_channel_from_fd.  The file mode alone would let
+ * anyone in if an administrator loosened socket_mode. */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_posix.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
@@ -37,13 +48,23 @@
 #define LOOP_TICK_MS 200
 /* Calls served at once; more get RESOURCE_EXHAUSTED instead of a thread. */
 #define MAX_CALLS 256
+/* Pause after accept() fails for lack of fds or memory, which would
+ * otherwise leave the listening socket readable and spin the thread. */
+#define ACCEPT_BACKOFF_MS 100
 
 struct quilt_server {
         grpc_server *server;
         grpc_completion_queue *cq;              /* notifications: new calls, shutdown */
+        grpc_server_credentials *creds;         /* insecure: the socket is the boundary */
         struct quilt_manager *manager;
         char *socket_path;
         bool bound;                             /* the socket file is ours to unlink */
+        int listen_fd;
+        int wake_fd;                            /* eventfd: stops the accept thread */
+        gid_t group;                            /* socket_group, or (gid_t)-1 */
+        char *group_name;
+        pthread_t accept_thread;
+        bool accepting;                         /* accept_thread is running */
         bool shut_down;                         /* shutdown completed, calls finished */
         atomic_bool stop_requested;             /* quilt_server_request_shutdown */
         atomic_bool shutting_down;              /* call threads should wind up */
@@ -81,15 +102,21 @@ void quilt_daemon_log(int level, const char *fmt, ...)
 {
         if (level > atomic_load(&daemon_log_level))
                 return;
+        int saved_errno = errno;
+        _cleanup_free_ char *msg = NULL;
         va_list ap;
         va_start(ap, fmt);
-        /* Call threads log too: keep each line whole. */
-        flockfile(stderr);
-        fputs("quiltd: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        funlockfile(stderr);
+        int r = vasprintf(&msg, fmt, ap);
         va_end(ap);
+        if (r < 0)
+                return;
+        /* The whole line in one write(): call threads and the monitors
+         * share stderr with us. */
+        _cleanup_free_ char *line = NULL;
+        int n = asprintf(&line, "quiltd: %s\n", msg);
+        if (n > 0)
+                (void)quilt_write_all(STDERR_FILENO, line, (size_t)n);
+        errno = saved_errno;
 }
 
 static const char *status_code_name(enum quilt_status_code code)
@@ -353,7 +380,7 @@ static void server_dispatch(struct quilt_server *s, struct quilt_call *c)
                 s->n_calls++;
         pthread_mutex_unlock(&s->lock);
         if (full) {
-                quilt_daemon_log(QUILT_LOG_WARNING, "%u calls in progress, refusing another",
+                quilt_daemon_log(QUILT_LOG_WARNING, "%d calls in progress, refusing another",
                                  MAX_CALLS);
                 call_reject(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "quiltd: too many calls");
                 return;
@@ -396,11 +423,107 @@ static int server_arm(struct quilt_server *s)
         return 0;
 }
 
+/* Who may talk to the daemon: root, the daemon's own user (a daemon
+ * run by hand), or a member of socket_group.  SO_PEERGROUPS gives the
+ * peer's supplementary groups as they were at connect(), so there is no
+ * race with a process that changes them afterwards. */
+static bool peer_allowed(const struct quilt_server *s, int fd, struct ucred *cred)
+{
+        socklen_t len = sizeof(*cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) < 0)
+                return false;
+        if (cred->uid == 0 || cred->uid == geteuid())
+                return true;
+        if (s->group == (gid_t)-1)
+                return false;
+        if (cred->gid == s->group)
+                return true;
+
+        socklen_t glen = 0;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &glen) < 0 && errno != ERANGE)
+                return false;
+        if (glen == 0)
+                return false;
+        _cleanup_free_ gid_t *groups = malloc(glen);
+        if (!groups || getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) < 0)
+                return false;
+        for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+                if (groups[i] == s->group)
+                        return true;
+        return false;
+}
+
+static void *accept_thread(void *userdata)
+{
+        struct quilt_server *s = userdata;
+        struct pollfd fds[2] = {
+                { .fd = s->listen_fd, .events = POLLIN },
+                { .fd = s->wake_fd, .events = POLLIN },
+        };
+
+        for (;;) {
+                if (poll(fds, ELEMENTSOF(fds), -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        quilt_daemon_log(QUILT_LOG_ERROR, "poll: %m; no longer accepting clients");
+                        return NULL;
+                }
+                if (fds[1].revents)
+                        return NULL;
+                if (!fds[0].revents)
+                        continue;
+
+                int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                                continue;
+                        quilt_daemon_log(QUILT_LOG_WARNING, "accept: %m");
+                        /* Wait on the wake fd alone, so shutdown still gets through. */
+                        if (poll(&fds[1], 1, ACCEPT_BACKOFF_MS) > 0)
+                                return NULL;
+                        continue;
+                }
+
+                struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+                if (!peer_allowed(s, fd, &cred)) {
+                        quilt_daemon_log(QUILT_LOG_WARNING,
+                                         "refusing client pid %d uid %u: only root%s%s may connect",
+                                         (int)cred.pid, (unsigned)cred.uid,
+                                         s->group_name ? " and group " : "",
+                                         s->group_name ? s->group_name : "");
+                        close(fd);
+                        continue;
+                }
+                quilt_daemon_log(QUILT_LOG_DEBUG, "client pid %d uid %u connected",
+                                 (int)cred.pid, (unsigned)cred.uid);
+                /* grpc owns the fd from here on, also when it fails. */
+                grpc_server_add_channel_from_fd(s->server, fd, s->creds);
+        }
+}
+
+/* Join the accept thread and close the listening socket, so clients
+ * arriving during shutdown are refused at once. */
+static void server_stop_accepting(struct quilt_server *s)
+{
+        if (s->accepting) {
+                uint64_t one = 1;
+                if (write(s->wake_fd, &one, sizeof(one)) < 0)
+                        quilt_daemon_log(QUILT_LOG_ERROR, "waking the accept thread: %m");
+                else
+                        pthread_join(s->accept_thread, NULL);
+                s->accepting = false;
+        }
+        quilt_closep(&s->listen_fd);
+        s->listen_fd = -1;
+}
+
 /* Stop accepting, cancel every call, wait for the shutdown tag and the
  * armed request, then for the call threads. */
 static void server_shutdown(struct quilt_server *s)
 {
         atomic_store(&s->shutting_down, true);
+        /* No add_channel_from_fd may race with the shutdown. */
+        server_stop_accepting(s);
         grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
         /* Open log streams, and sends a client does not read, would
          * otherwise hold the shutdown up until their clients leave. */
@@ -436,9 +559,21 @@ int quilt_server_run(struct quilt_server *s, struct quilt_manager *m)
 {
         s->manager = m;
         grpc_server_start(s->server);
-        quilt_daemon_log(QUILT_LOG_INFO, "listening on %s", s->socket_path);
 
+        /* Armed before the first client can connect. */
         int r = server_arm(s);
+        if (r == 0) {
+                /* grpc_server_add_channel_from_fd needs a started server. */
+                r = -pthread_create(&s->accept_thread, NULL, accept_thread, s);
+                if (r < 0)
+                        quilt_daemon_log(QUILT_LOG_ERROR, "cannot start the accept thread: %s",
+                                         strerror(-r));
+                else
+                        s->accepting = true;
+        }
+        if (r == 0)
+                quilt_daemon_log(QUILT_LOG_INFO, "listening on %s", s->socket_path);
+
         while (r == 0 && !atomic_load(&s->stop_requested)) {
                 gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                                      gpr_time_from_millis(LOOP_TICK_MS, GPR_TIMESPAN));
@@ -474,8 +609,6 @@ void quilt_server_free(struct quilt_server *s)
         if (!s)
                 return;
         if (s->server) {
-                /* Also a server that never ran: its listener must be shut
-                 * down before grpc lets it be destroyed. */
                 if (!s->shut_down && s->cq)
                         server_shutdown(s);
                 grpc_server_destroy(s->server);
@@ -487,9 +620,14 @@ void quilt_server_free(struct quilt_server *s)
                         ;
                 grpc_completion_queue_destroy(s->cq);
         }
+        if (s->creds)
+                grpc_server_credentials_release(s->creds);
+        quilt_closep(&s->listen_fd);
+        quilt_closep(&s->wake_fd);
         if (s->bound && unlink(s->socket_path) < 0 && errno != ENOENT)
                 quilt_daemon_log(QUILT_LOG_WARNING, "unlink %s: %m", s->socket_path);
         free(s->socket_path);
+        free(s->group_name);
         pthread_cond_destroy(&s->calls_done);
         pthread_mutex_destroy(&s->lock);
         free(s);
@@ -525,35 +663,63 @@ static int lookup_group(const char *name, gid_t *ret, struct quilt_error *err)
 }
 
 /* Bind with a tight umask so the socket never exists with a looser mode
- * than asked for, then give it its group and mode.  grpc binds here, in
- * add_http2_port, not in grpc_server_start. */
-static int server_bind(struct quilt_server *s, const struct quilt_config *cfg,
-                       struct quilt_error *err)
+ * than asked for, then give it its group and mode. */
+static int server_listen(struct quilt_server *s, const struct quilt_config *cfg,
+                         struct quilt_error *err)
 {
-        gid_t gid = (gid_t)-1;
         if (cfg->socket_group && cfg->socket_group[0]) {
-                int r = lookup_group(cfg->socket_group, &gid, err);
+                int r = lookup_group(cfg->socket_group, &s->group, err);
                 if (r < 0)
                         return r;
+                s->group_name = strdup(cfg->socket_group);
+                if (!s->group_name)
+                        return quilt_error_set(err, -ENOMEM, "out of memory");
         }
 
-        _cleanup_free_ char *addr = NULL;
-        if (asprintf(&addr, "unix:%s", s->socket_path) < 0)
-                return quilt_error_set(err, -ENOMEM, "out of memory");
-        grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t len = strlen(s->socket_path);
+        if (len >= sizeof(sa.sun_path))
+                return quilt_error_set(err, -ENAMETOOLONG, "socket path %s is too long (at most %zu bytes)",
+                                       s->socket_path, sizeof(sa.sun_path) - 1);
+        memcpy(sa.sun_path, s->socket_path, len + 1);
+
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return quilt_error_set(err, -errno, "socket: %m");
+
+        /* A socket file left by a daemon that died: the caller holds the
+         * state dir lock, so no live daemon serves it. */
+        struct stat st;
+        if (lstat(s->socket_path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return quilt_error_set(err, -EEXIST, "%s exists and is not a socket",
+                                               s->socket_path);
+                if (unlink(s->socket_path) < 0 && errno != ENOENT)
+                        return quilt_error_set(err, -errno, "unlink %s: %m", s->socket_path);
+        }
+
         mode_t old_umask = umask(0177);
-        int port = grpc_server_add_http2_port(s->server, addr, creds);
+        socklen_t sa_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+        int r = bind(fd, (struct sockaddr *)&sa, sa_len);
+        int saved_errno = errno;
         umask(old_umask);
-        grpc_server_credentials_release(creds);
-        if (port == 0)
-                return quilt_error_set(err, -EADDRNOTAVAIL, "cannot listen on %s", s->socket_path);
+        if (r < 0)
+                return quilt_error_set(err, -saved_errno, "bind %s: %s", s->socket_path,
+                                       strerror(saved_errno));
         s->bound = true;
 
-        if (gid != (gid_t)-1 && chown(s->socket_path, (uid_t)-1, gid) < 0)
+        if (s->group != (gid_t)-1 && chown(s->socket_path, (uid_t)-1, s->group) < 0)
                 return quilt_error_set(err, -errno, "chown %s to group %s: %m", s->socket_path,
                                        cfg->socket_group);
         if (chmod(s->socket_path, cfg->socket_mode) < 0)
                 return quilt_error_set(err, -errno, "chmod %s: %m", s->socket_path);
+        if (listen(fd, SOMAXCONN) < 0)
+                return quilt_error_set(err, -errno, "listen %s: %m", s->socket_path);
+
+        s->wake_fd = eventfd(0, EFD_CLOEXEC);
+        if (s->wake_fd < 0)
+                return quilt_error_set(err, -errno, "eventfd: %m");
+        s->listen_fd = TAKE_FD(fd);
         return 0;
 }
 
@@ -562,17 +728,15 @@ int quilt_server_new(const struct quilt_config *cfg, struct quilt_server **ret,
 {
         if (!cfg->socket_path || !cfg->socket_path[0])
                 return quilt_error_set(err, -EINVAL, "no socket path");
-        /* grpc would only log the failure; say what is wrong instead. */
-        if (strlen(cfg->socket_path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
-                return quilt_error_set(err, -ENAMETOOLONG, "socket path %s is too long (at most %zu bytes)",
-                                       cfg->socket_path,
-                                       sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1);
 
         _cleanup_(server_freep) struct quilt_server *s = calloc(1, sizeof(*s));
         if (!s)
                 return quilt_error_set(err, -ENOMEM, "out of memory");
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->calls_done, NULL);
+        s->listen_fd = -1;
+        s->wake_fd = -1;
+        s->group = (gid_t)-1;
         s->socket_path = strdup(cfg->socket_path);
         if (!s->socket_path)
                 return quilt_error_set(err, -ENOMEM, "out of memory");
@@ -586,11 +750,12 @@ int quilt_server_new(const struct quilt_config *cfg, struct quilt_server **ret,
         grpc_channel_args channel_args = { .num_args = ELEMENTSOF(args), .args = args };
         s->server = grpc_server_create(&channel_args, NULL);
         s->cq = grpc_completion_queue_create_for_next(NULL);
-        if (!s->server || !s->cq)
+        s->creds = grpc_insecure_server_credentials_create();
+        if (!s->server || !s->cq || !s->creds)
                 return quilt_error_set(err, -ENOMEM, "cannot create the grpc server");
         grpc_server_register_completion_queue(s->server, s->cq, NULL);
 
-        int r = server_bind(s, cfg, err);
+        int r = server_listen(s, cfg, err);
         if (r < 0)
                 return r;
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* quiltd's gRPC server on grpc core: one listening unix socket, one
- * always-armed generic request, and one detached thread per call that
- * runs the method's handler (rpc.h) with blocking batches on the call's
- * own completion queue.  No container logic lives here. */
+/* quiltd's gRPC server on grpc core: a unix socket the daemon listens
+ * on itself (each client's credentials are checked before grpc sees the
+ * connection), one always-armed generic request, and one detached thread
+ * per call that runs the method's handler (rpc.h) with blocking batches
+ * on the call's own completion queue.  No container logic lives here. */
 #ifndef QUILT_SERVER_H
 #define QUILT_SERVER_H
 
@@ -22,10 +23,11 @@ void quilt_daemon_set_log_level(int level);
 __attribute__((format(printf, 2, 3)))
 void quilt_daemon_log(int level, const char *fmt, ...);
 
-/* Create the grpc server and bind cfg->socket_path with cfg->socket_mode
- * (and cfg->socket_group); it does not accept calls yet.  grpc_init must
- * have been called.  The caller must hold the state dir lock: binding
- * replaces whatever socket file is at the path. */
+/* Create the grpc server and listen on cfg->socket_path with
+ * cfg->socket_mode (and cfg->socket_group); clients wait in the backlog
+ * until quilt_server_run.  grpc_init must have been called.  The caller
+ * must hold the state dir lock: a socket file already at the path is
+ * taken for a dead daemon's and replaced. */
 int quilt_server_new(const struct quilt_config *cfg, struct quilt_server **ret,
                      struct quilt_error *err);
 
