@@ -57,57 +57,48 @@ int quilt_log_parse_timestamp(const char *s, size_t len, int64_t *ret_ns)
         return 0;
 }
 
-size_t quilt_log_format_header(char *buf, int64_t timestamp_ns, enum quilt_log_stream_id stream,
-                               bool partial)
-{
-        if (quilt_log_format_timestamp(buf, timestamp_ns) < 0)
-                quilt_log_format_timestamp(buf, 0);
-        size_t n = QUILT_LOG_TIMESTAMP_LEN;
-        const char *name = stream == QUILT_LOG_STDERR ? " stderr " : " stdout ";
-        memcpy(buf + n, name, 8);
-        n += 8;
-        buf[n++] = partial ? 'P' : 'F';
-        buf[n++] = ' ';
-        return n;
-}
-
 int quilt_log_write(int fd, int64_t timestamp_ns, enum quilt_log_stream_id stream,
                     const char *data, size_t len)
 {
-        while (len > 0) {
-                const char *nl = memchr(data, '\n', len);
-                size_t piece = nl ? (size_t)(nl - data) : len;
-                char header[QUILT_LOG_HEADER_MAX];
-                size_t hlen = quilt_log_format_header(header, timestamp_ns, stream, !nl);
-                struct iovec iov[3] = {
-                        { header, hlen },
-                        { (void *)data, piece },
-                        { (void *)"\n", 1 },
-                };
-                /* One writev per record: O_APPEND keeps a record whole. */
-                size_t total = hlen + piece + 1;
-                ssize_t n;
-                do
-                        n = writev(fd, iov, 3);
-                while (n < 0 && errno == EINTR);
-                if (n < 0)
-                        return -errno;
-                if ((size_t)n != total)
-                        return -EIO;
-                data += piece + (nl ? 1 : 0);
-                len -= piece + (nl ? 1 : 0);
-        }
-        return 0;
+        if (len > QUILT_LOG_RECORD_MAX)
+                return -E2BIG;
+        char ts[QUILT_LOG_TIMESTAMP_LEN + 1];
+        if (quilt_log_format_timestamp(ts, timestamp_ns) < 0)
+                quilt_log_format_timestamp(ts, 0);
+        char header[QUILT_LOG_HEADER_MAX + 1];
+        int hlen = snprintf(header, sizeof(header), "%s %s %zu\n", ts,
+                            stream == QUILT_LOG_STDERR ? "stderr" : "stdout", len);
+        struct iovec iov[3] = {
+                { header, (size_t)hlen },
+                { (void *)data, len },
+                { (void *)"\n", 1 },
+        };
+        size_t total = (size_t)hlen + len + 1;
+        /* One writev per record: with O_APPEND a record is never split by
+         * another writer. */
+        ssize_t n;
+        do
+                n = writev(fd, iov, 3);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        return (size_t)n == total ? 0 : -EIO;
 }
 
-int quilt_log_parse_line(const char *line, size_t len, struct quilt_log_record *ret)
+long quilt_log_parse_record(const char *buf, size_t len, struct quilt_log_record *ret)
 {
-        if (len < QUILT_LOG_HEADER_MAX - 1 || line[QUILT_LOG_TIMESTAMP_LEN] != ' ')
+        const char *nl = memchr(buf, '\n', len < QUILT_LOG_HEADER_MAX ? len : QUILT_LOG_HEADER_MAX);
+        if (!nl)
+                return len < QUILT_LOG_HEADER_MAX ? 0 : -EINVAL;
+        size_t hlen = (size_t)(nl - buf);
+        /* TIMESTAMP SP stdout|stderr SP digits */
+        if (hlen < QUILT_LOG_TIMESTAMP_LEN + 1 + 6 + 2 || buf[QUILT_LOG_TIMESTAMP_LEN] != ' ' ||
+            buf[QUILT_LOG_TIMESTAMP_LEN + 7] != ' ')
                 return -EINVAL;
         int64_t ts;
-        if (quilt_log_parse_timestamp(line, QUILT_LOG_TIMESTAMP_LEN, &ts) < 0)
+        if (quilt_log_parse_timestamp(buf, QUILT_LOG_TIMESTAMP_LEN, &ts) < 0)
                 return -EINVAL;
-        const char *p = line + QUILT_LOG_TIMESTAMP_LEN + 1;
+        const char *p = buf + QUILT_LOG_TIMESTAMP_LEN + 1;
         enum quilt_log_stream_id stream;
         if (!memcmp(p, "stdout", 6))
                 stream = QUILT_LOG_STDOUT;
@@ -115,24 +106,24 @@ int quilt_log_parse_line(const char *line, size_t len, struct quilt_log_record *
                 stream = QUILT_LOG_STDERR;
         else
                 return -EINVAL;
-        p += 6;
-        if (p[0] != ' ' || (p[1] != 'P' && p[1] != 'F'))
-                return -EINVAL;
-        bool partial = p[1] == 'P';
-        p += 2;
-        size_t used = (size_t)(p - line);
-        if (used == len) {
-                /* "... F" with empty content and no separating space. */
-                if (partial)
+        size_t size = 0;
+        for (p += 7; p < nl; p++) {
+                if (*p < '0' || *p > '9')
                         return -EINVAL;
-        } else if (*p++ != ' ') {
-                return -EINVAL;
+                size = size * 10 + (size_t)(*p - '0');
+                if (size > QUILT_LOG_RECORD_MAX)
+                        return -EINVAL;
         }
-        used = (size_t)(p - line);
+        if (p == buf + QUILT_LOG_TIMESTAMP_LEN + 8)
+                return -EINVAL;                 /* no digits */
+        size_t total = hlen + 1 + size + 1;
+        if (len < total)
+                return 0;
+        if (buf[total - 1] != '\n')
+                return -EINVAL;
         ret->timestamp_ns = ts;
         ret->stream = stream;
-        ret->partial = partial;
-        ret->content = p;
-        ret->len = len > used ? len - used : 0;
-        return 0;
+        ret->content = nl + 1;
+        ret->len = size;
+        return (long)total;
 }

@@ -12,8 +12,8 @@
 #include "monitor_protocol.h"
 #include "util.h"
 
-/* A record is at most one pipe read (64 KiB) plus its header. */
-#define LINE_MAX_BYTES (1024 * 1024)
+/* The largest record the format allows, with its header. */
+#define BUFFER_MAX (QUILT_LOG_RECORD_MAX + QUILT_LOG_HEADER_MAX + 1)
 
 struct quilt_log_stream {
         struct quilt_container_record *c;
@@ -100,38 +100,35 @@ static int make_room(struct quilt_log_stream *s)
         }
         if (s->end < s->cap)
                 return 0;
-        if (s->cap >= LINE_MAX_BYTES) {
-                /* Not written by a monitor: drop the garbage. */
-                s->end = 0;
-                return 0;
-        }
-        char *n = realloc(s->buf, s->cap * 2);
+        if (s->cap >= BUFFER_MAX)
+                return -EINVAL;                 /* cannot happen: parse refuses larger */
+        size_t cap = s->cap * 2 > BUFFER_MAX ? BUFFER_MAX : s->cap * 2;
+        char *n = realloc(s->buf, cap);
         if (!n)
                 return -ENOMEM;
         s->buf = n;
-        s->cap *= 2;
+        s->cap = cap;
         return 0;
 }
 
 int quilt_log_stream_next(struct quilt_log_stream *s, struct quilt_log_chunk *ret, int timeout_ms)
 {
         for (;;) {
-                char *line = s->buf + s->start;
-                char *nl = memchr(line, '\n', s->end - s->start);
-                if (nl) {
-                        size_t len = (size_t)(nl - line);
-                        s->start += len + 1;
-                        struct quilt_log_record rec;
-                        if (quilt_log_parse_line(line, len, &rec) < 0)
-                                continue;
+                struct quilt_log_record rec;
+                long used = quilt_log_parse_record(s->buf + s->start, s->end - s->start, &rec);
+                if (used > 0) {
+                        s->start += (size_t)used;
                         ret->source = rec.stream;
                         ret->timestamp_ns = rec.timestamp_ns;
                         ret->data = (const uint8_t *)rec.content;
-                        /* A full line: hand out its newline too (it follows in the buffer). */
-                        ret->len = rec.len + (rec.partial ? 0 : 1);
-                        if (!rec.partial)
-                                ((char *)rec.content)[rec.len] = '\n';
+                        ret->len = rec.len;
                         return 1;
+                }
+                if (used < 0) {
+                        /* Not written by a monitor: skip to the next line and resync. */
+                        char *nl = memchr(s->buf + s->start, '\n', s->end - s->start);
+                        s->start = nl ? (size_t)(nl - s->buf) + 1 : s->end;
+                        continue;
                 }
                 int r = make_room(s);
                 if (r < 0)

@@ -24,37 +24,65 @@ static void test_timestamp_roundtrip(void **state)
         assert_int_equal(quilt_log_parse_timestamp("2026-01-01T00:00:00Z", 20, &back), -EINVAL);
 }
 
-/* Write output through quilt_log_write, then parse it back: the bytes
- * and the streams must come back exactly. */
+static char *read_all(FILE *f, size_t *ret_len)
+{
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        rewind(f);
+        char *buf = malloc((size_t)n + 1);
+        assert_non_null(buf);
+        assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+        *ret_len = (size_t)n;
+        return buf;
+}
+
+/* Write output through quilt_log_write, then parse it back: the bytes,
+ * binary ones included, and the streams must come back exactly. */
 static void test_write_parse(void **state)
 {
         FILE *f = tmpfile();
         assert_non_null(f);
         int fd = fileno(f);
         const char out1[] = "hello\nworld\npartial";
-        const char err1[] = "\n\nerr line\n";
+        const char bin[] = { 'a', '\0', '\n', '\xff', 'b' };
         assert_int_equal(quilt_log_write(fd, 5, QUILT_LOG_STDOUT, out1, strlen(out1)), 0);
-        assert_int_equal(quilt_log_write(fd, 6, QUILT_LOG_STDERR, err1, strlen(err1)), 0);
-        assert_int_equal(quilt_log_write(fd, 7, QUILT_LOG_STDOUT, " rest\n", 6), 0);
+        assert_int_equal(quilt_log_write(fd, 6, QUILT_LOG_STDERR, bin, sizeof(bin)), 0);
+        assert_int_equal(quilt_log_write(fd, 7, QUILT_LOG_STDOUT, "", 0), 0);
+        assert_int_equal(quilt_log_write(fd, 8, QUILT_LOG_STDOUT, " rest\n", 6), 0);
 
-        rewind(f);
-        char line[256];
-        char got_out[256] = "", got_err[256] = "";
-        int records = 0;
-        while (fgets(line, sizeof(line), f)) {
-                size_t len = strlen(line);
-                assert_true(len > 0 && line[len - 1] == '\n');
-                struct quilt_log_record rec;
-                assert_int_equal(quilt_log_parse_line(line, len - 1, &rec), 0);
-                char *dst = rec.stream == QUILT_LOG_STDOUT ? got_out : got_err;
-                strncat(dst, rec.content, rec.len);
-                if (!rec.partial)
-                        strcat(dst, "\n");
-                records++;
-        }
-        assert_string_equal(got_out, "hello\nworld\npartial rest\n");
-        assert_string_equal(got_err, "\n\nerr line\n");
-        assert_int_equal(records, 7);
+        size_t len;
+        char *buf = read_all(f, &len);
+        struct quilt_log_record rec;
+        size_t off = 0;
+        long used;
+
+        used = quilt_log_parse_record(buf, len, &rec);
+        assert_true(used > 0);
+        assert_int_equal(rec.stream, QUILT_LOG_STDOUT);
+        assert_true(rec.timestamp_ns == 5);
+        assert_int_equal(rec.len, strlen(out1));
+        assert_memory_equal(rec.content, out1, rec.len);
+        off += (size_t)used;
+
+        used = quilt_log_parse_record(buf + off, len - off, &rec);
+        assert_true(used > 0);
+        assert_int_equal(rec.stream, QUILT_LOG_STDERR);
+        assert_int_equal(rec.len, sizeof(bin));
+        assert_memory_equal(rec.content, bin, sizeof(bin));
+        off += (size_t)used;
+
+        used = quilt_log_parse_record(buf + off, len - off, &rec);
+        assert_true(used > 0);
+        assert_int_equal(rec.len, 0);
+        off += (size_t)used;
+
+        /* Every truncation of the last record asks for more, never fails. */
+        for (size_t cut = 0; cut < len - off; cut++)
+                assert_int_equal(quilt_log_parse_record(buf + off, cut, &rec), 0);
+        used = quilt_log_parse_record(buf + off, len - off, &rec);
+        assert_int_equal((size_t)used, len - off);
+        assert_memory_equal(rec.content, " rest\n", 6);
+        free(buf);
         fclose(f);
 }
 
@@ -62,19 +90,20 @@ static void test_parse_rejects(void **state)
 {
         struct quilt_log_record rec;
         const char *bad[] = {
-                "",
-                "garbage",
-                "2026-11-30T08:00:00.123456789Z stdin F x",
-                "2026-11-30T08:00:00.123456789Z stdout X x",
-                "2026-11-30T08:00:00.123456789Z stdout Fx",
-                "2026-11-30T08:00:00.123456789Z stdout P",
+                "garbage that is long enough to hold a whole header line\n",
+                "2026-11-30T08:00:00.123456789Z stdin 1\nx\n",
+                "2026-11-30T08:00:00.123456789Z stdout \nx\n",
+                "2026-11-30T08:00:00.123456789Z stdout 1x\nx\n",
+                "2026-11-30T08:00:00.123456789Z stdout 1\nxy",
+                "2026-11-30T08:00:00.123456789Z stdout 99999999\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                assert_int_equal(quilt_log_parse_line(bad[i], strlen(bad[i]), &rec), -EINVAL);
-        const char *ok = "2026-11-30T08:00:00.123456789Z stderr F";
-        assert_int_equal(quilt_log_parse_line(ok, strlen(ok), &rec), 0);
-        assert_int_equal(rec.len, 0);
+                assert_int_equal(quilt_log_parse_record(bad[i], strlen(bad[i]), &rec), -EINVAL);
+        const char *ok = "2026-11-30T08:00:00.123456789Z stderr 2\nhi\n";
+        assert_int_equal(quilt_log_parse_record(ok, strlen(ok), &rec), (long)strlen(ok));
+        assert_int_equal(rec.len, 2);
         assert_int_equal(rec.stream, QUILT_LOG_STDERR);
+        assert_int_equal(quilt_log_write(-1, 0, QUILT_LOG_STDOUT, ok, QUILT_LOG_RECORD_MAX + 1), -E2BIG);
 }
 
 int main(void)
