@@ -56,9 +56,6 @@ char *quilt_cli_printable(const char *s, size_t max_width);
 /* Width of a printable string in characters (UTF-8 code points). */
 size_t quilt_cli_width(const char *s);
 
-/* write(2) all of it, retrying on EINTR. */
-int quilt_cli_write_all(int fd, const void *buf, size_t len);
-
 struct quilt_cli_logs {
         bool follow;
         /* run: a closed stdout or stderr only stops output to that fd; the

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 
 struct log_writer {
         const struct quilt_cli_logs *opts;
@@ -26,7 +27,7 @@ static int on_log_message(const ProtobufCMessage *msg, void *userdata)
                 return 0;
         /* Straight to the fd, no stdio buffer: the output of a container
          * must appear as it is produced and interleave as it did. */
-        int r = quilt_cli_write_all(fd, m->content.data, m->content.len);
+        int r = quilt_write_all(fd, m->content.data, m->content.len);
         if (r < 0) {
                 w->broken[fd] = true;
                 if (!w->write_error) {

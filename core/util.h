@@ -8,32 +8,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "quilt/plugin.h"
 
-#define QUILT_HIDDEN __attribute__((visibility("hidden")))
-
-static inline void quilt_freep(void *p) { free(*(void **)p); }
-static inline void quilt_closep(int *fd)
-{
-        if (*fd >= 0) {
-                int saved = errno;
-                close(*fd);
-                errno = saved;
-        }
-}
 void quilt_strv_free(char **v);
 static inline void quilt_strv_freep(char ***v) { quilt_strv_free(*v); }
-
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _cleanup_free_ _cleanup_(quilt_freep)
-#define _cleanup_close_ _cleanup_(quilt_closep)
 #define _cleanup_strv_free_ _cleanup_(quilt_strv_freep)
-
-/* Hand ownership out of a _cleanup_ variable. */
-#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
-#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
-
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* CLOCK_REALTIME in nanoseconds. */
 int64_t quilt_now_ns(void);

@@ -150,6 +150,14 @@ struct quilt_host {
         int (*remove_tree)(const char *path, struct quilt_error *err);
 };
 
+/* True when `host` is new enough to have `field` and sets it: check before
+ * calling a host service added after the plugin's ABI (fields are only
+ * ever appended). */
+#define QUILT_HOST_HAS(host, field)                                               \
+        ((host) && (host)->struct_size >= offsetof(struct quilt_host, field) +    \
+                                                  sizeof((host)->field) &&        \
+         (host)->field)
+
 typedef int (*quilt_hook_fn)(void *state, struct quilt_container *c, struct quilt_error *err);
 
 struct quilt_plugin {

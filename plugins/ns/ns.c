@@ -54,7 +54,7 @@ static int ns_pre_clone(void *state, struct quilt_container *c, struct quilt_err
                                        c->rootfs ? c->rootfs : "");
         c->clone_flags |= flags;
 
-        if (NS_HOST_HAS(s->host, log))
+        if (QUILT_HOST_HAS(s->host, log))
                 s->host->log(QUILT_LOG_DEBUG, "ns",
                              "namespaces:%s%s%s%s%s%s%s; mounts:%s%s%s%s",
                              cfg->pid ? " pid" : "", cfg->mount ? " mount" : "",

@@ -13,41 +13,8 @@
 
 #include "quilt/plugin.h"
 
-/* A plugin must not depend on core/, so it carries its own copies of the
- * few cleanup helpers it needs (same names and meaning as core/util.h). */
-static inline void ns_freep(void *p) { free(*(void **)p); }
-static inline void ns_closep(int *fd)
-{
-        if (*fd >= 0) {
-                int saved = errno;
-                close(*fd);
-                errno = saved;
-        }
-}
-#ifndef _cleanup_
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#endif
-#ifndef _cleanup_free_
-#define _cleanup_free_ _cleanup_(ns_freep)
-#endif
-#ifndef _cleanup_close_
-#define _cleanup_close_ _cleanup_(ns_closep)
-#endif
-#ifndef TAKE_PTR
-#define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
-#endif
-#ifndef TAKE_FD
-#define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
-#endif
-#ifndef ELEMENTSOF
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-#endif
+#include "cleanup.h"         /* header-only: nothing of core/ is linked */
 
-/* True when the host table is long enough to hold `field` and sets it. */
-#define NS_HOST_HAS(host, field)                                                  \
-        ((host) && (host)->struct_size >= offsetof(struct quilt_host, field) +    \
-                                                  sizeof((host)->field) &&        \
-         (host)->field)
 
 /* Default size of the /dev/shm tmpfs, like Docker's. */
 #define NS_SHM_SIZE_DEFAULT (64ull * 1024 * 1024)

@@ -77,7 +77,7 @@ int ns_config_parse(const struct quilt_host *host, const struct quilt_config_sec
         };
 
         if (section && section->n_entries > 0) {
-                if (!NS_HOST_HAS(host, config_apply))
+                if (!QUILT_HOST_HAS(host, config_apply))
                         return quilt_error_set(err, -ENOTSUP,
                                                "the host offers no config_apply to read [%s]",
                                                section->name ? section->name : "ns");

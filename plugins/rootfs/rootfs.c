@@ -51,7 +51,7 @@ static const struct quilt_config_key config_keys[] = {
 static int rootfs_init(const struct quilt_host *host, const struct quilt_config_section *section,
                        void **ret_state, struct quilt_error *err)
 {
-        if (!ROOTFS_HOST_HAS(host, config_apply) || !ROOTFS_HOST_HAS(host, remove_tree))
+        if (!QUILT_HOST_HAS(host, config_apply) || !QUILT_HOST_HAS(host, remove_tree))
                 return quilt_error_set(err, -EINVAL,
                                        "the host table lacks config_apply or remove_tree");
 

@@ -77,7 +77,7 @@ static void strv_free(char **v, size_t n)
 
 #define log_warning(host, ...)                                                         \
         do {                                                                           \
-                if (ROOTFS_HOST_HAS((host), log))                                      \
+                if (QUILT_HOST_HAS((host), log))                                      \
                         (host)->log(QUILT_LOG_WARNING, ROOTFS_PLUGIN_NAME, __VA_ARGS__); \
         } while (0)
 

@@ -40,7 +40,7 @@ struct extract {
 
 #define extract_log(x, level, ...)                                                     \
         do {                                                                           \
-                if (ROOTFS_HOST_HAS((x)->host, log))                                   \
+                if (QUILT_HOST_HAS((x)->host, log))                                   \
                         (x)->host->log((level), ROOTFS_PLUGIN_NAME, __VA_ARGS__);      \
         } while (0)
 
@@ -160,7 +160,7 @@ static int check_parents(int root_fd, const char *rel)
                 int next = openat(dir_fd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (next < 0)
                         return -errno;
-                rootfs_closep(&cur);
+                quilt_closep(&cur);
                 cur = next;
                 p = slash + 1;
         }
