@@ -497,6 +497,7 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
                 return -ENOMEM;
 
         m->c = (struct quilt_container){
+                .struct_size = sizeof(struct quilt_container),
                 .id = m->id,
                 .name = m->spec->name,
                 .dir = m->dir,

@@ -173,18 +173,19 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_plugin, cleanup), 72);
         assert_int_equal(sizeof(struct quilt_plugin), 80);
 
-        assert_int_equal(offsetof(struct quilt_container, id), 0);
-        assert_int_equal(offsetof(struct quilt_container, name), 8);
-        assert_int_equal(offsetof(struct quilt_container, dir), 16);
-        assert_int_equal(offsetof(struct quilt_container, rootfs), 24);
-        assert_int_equal(offsetof(struct quilt_container, image), 32);
-        assert_int_equal(offsetof(struct quilt_container, hostname), 40);
-        assert_int_equal(offsetof(struct quilt_container, working_directory), 48);
-        assert_int_equal(offsetof(struct quilt_container, argv), 56);
-        assert_int_equal(offsetof(struct quilt_container, envp), 64);
-        assert_int_equal(offsetof(struct quilt_container, clone_flags), 72);
-        assert_int_equal(offsetof(struct quilt_container, pid), 80);
-        assert_int_equal(sizeof(struct quilt_container), 88);
+        assert_int_equal(offsetof(struct quilt_container, id), 8);
+        assert_int_equal(offsetof(struct quilt_container, name), 16);
+        assert_int_equal(offsetof(struct quilt_container, dir), 24);
+        assert_int_equal(offsetof(struct quilt_container, rootfs), 32);
+        assert_int_equal(offsetof(struct quilt_container, image), 40);
+        assert_int_equal(offsetof(struct quilt_container, hostname), 48);
+        assert_int_equal(offsetof(struct quilt_container, working_directory), 56);
+        assert_int_equal(offsetof(struct quilt_container, argv), 64);
+        assert_int_equal(offsetof(struct quilt_container, envp), 72);
+        assert_int_equal(offsetof(struct quilt_container, clone_flags), 80);
+        assert_int_equal(offsetof(struct quilt_container, pid), 88);
+        assert_int_equal(offsetof(struct quilt_container, struct_size), 0);
+        assert_int_equal(sizeof(struct quilt_container), 96);
 
         assert_int_equal(offsetof(struct quilt_host, abi_version), 0);
         assert_int_equal(offsetof(struct quilt_host, struct_size), 4);
@@ -294,7 +295,7 @@ static void test_stage_order(void **state)
         /* p3 without a section: it runs, but logs nowhere. */
         struct quilt_config *cfg = make_config(P4_CHAIN);
         struct quilt_plugin_chain *chain = load_chain(cfg);
-        struct quilt_container c = { .id = "quilt-test" };
+        struct quilt_container c = { .struct_size = sizeof(c), .id = "quilt-test" };
         struct quilt_error err = { 0 };
 
         assert_int_equal(chain->n, 4);
@@ -338,7 +339,7 @@ static void test_failure_mid_chain(void **state)
                 "[p3]\nlog = @LOG@\nfail_stage = pre_clone\nfail_code = 28\n"
                 "[p4]\nlog = @LOG@\n");
         struct quilt_plugin_chain *chain = load_chain(cfg);
-        struct quilt_container c = { .id = "quilt-test" };
+        struct quilt_container c = { .struct_size = sizeof(c), .id = "quilt-test" };
         struct quilt_error err = { 0 };
 
         assert_int_equal(quilt_plugin_chain_run(chain, QUILT_STAGE_PREPARE_ROOTFS, &c, &err), 0);

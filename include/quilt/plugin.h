@@ -122,6 +122,10 @@ struct quilt_config_key {
 };
 
 struct quilt_container {
+        /* sizeof(struct quilt_container) as the core was built: fields
+         * past it are absent (check with QUILT_CONTAINER_HAS). */
+        uint32_t struct_size;
+        uint32_t reserved;
         const char *id;                         /* 64 hex characters */
         const char *name;                       /* "" when unnamed */
         const char *dir;                        /* the container's private directory */
@@ -149,6 +153,10 @@ struct quilt_host {
          * mount points.  A missing path is not an error. */
         int (*remove_tree)(const char *path, struct quilt_error *err);
 };
+
+/* True when the core's container struct has `field` (appended later). */
+#define QUILT_CONTAINER_HAS(c, field)                                             \
+        ((c)->struct_size >= offsetof(struct quilt_container, field) + sizeof((c)->field))
 
 /* True when `host` is new enough to have `field` and sets it: check before
  * calling a host service added after the plugin's ABI (fields are only
