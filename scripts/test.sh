@@ -32,13 +32,13 @@ for path in logs:
         if t.get("name") == "integration":
             continue
         out = t.get("stdout", "")
-        ok = re.search(r"\[  PASSED  \] (\d+) test", out)
-        bad = re.search(r"\[  FAILED  \] (\d+) test", out)
-        if ok or bad:
-            passed += int(ok.group(1)) if ok else 0
-            failed += int(bad.group(1)) if bad else 0
-            if t.get("result") not in ("OK", "EXPECTEDFAIL") and not bad:
-                failed += 1
+        ran = re.search(r"^\[==========\] (\d+) test\(s\) run", out, re.M)
+        ok = len(re.findall(r"^\[       OK \] ", out, re.M))
+        if ran:
+            passed += ok
+            failed += int(ran.group(1)) - ok
+            if t.get("result") not in ("OK", "EXPECTEDFAIL") and int(ran.group(1)) == ok:
+                failed += 1     # crashed or leaked after its cases passed
         elif t.get("result") == "SKIP":
             skipped += 1
         elif t.get("result") in ("OK", "EXPECTEDFAIL"):
