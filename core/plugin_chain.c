@@ -299,3 +299,93 @@ int quilt_plugin_chain_cleanup(struct quilt_plugin_chain *chain, struct quilt_co
         }
         return ret;
 }
+
+/* ---- daemon-wide hooks and resource control ---- */
+
+int quilt_plugin_chain_daemon_start(struct quilt_plugin_chain *chain, struct quilt_error *err)
+{
+        for (size_t i = 0; chain && i < chain->n; i++) {
+                struct quilt_plugin_instance *inst = &chain->plugins[i];
+                int (*fn)(void *, struct quilt_error *) = QUILT_PLUGIN_FIELD(inst->plugin, daemon_start);
+                if (!fn)
+                        continue;
+                error_clear(err);
+                int r = fn(inst->state, err);
+                if (r < 0) {
+                        wrap_error(err, r, inst->instance, ": daemon_start: ", NULL);
+                        quilt_plugin_chain_daemon_stop(chain);
+                        return r;
+                }
+                inst->daemon_started = true;
+        }
+        return 0;
+}
+
+void quilt_plugin_chain_daemon_stop(struct quilt_plugin_chain *chain)
+{
+        for (size_t i = chain ? chain->n : 0; i > 0; i--) {
+                struct quilt_plugin_instance *inst = &chain->plugins[i - 1];
+                void (*fn)(void *) = QUILT_PLUGIN_FIELD(inst->plugin, daemon_stop);
+                if (inst->daemon_started && fn)
+                        fn(inst->state);
+                inst->daemon_started = false;
+        }
+}
+
+int quilt_plugin_chain_kill(struct quilt_plugin_chain *chain, struct quilt_container *c, int signo,
+                            struct quilt_error *err)
+{
+        int ret = -EOPNOTSUPP;
+        for (size_t i = 0; chain && i < chain->n; i++) {
+                struct quilt_plugin_instance *inst = &chain->plugins[i];
+                __typeof__(inst->plugin->kill) fn = QUILT_PLUGIN_FIELD(inst->plugin, kill);
+                if (!fn || !inst->entered)
+                        continue;
+                error_clear(err);
+                int r = fn(inst->state, c, signo, err);
+                if (r == 0)
+                        ret = 0;
+                else if (r != -EOPNOTSUPP) {
+                        wrap_error(err, r, inst->instance, ": kill: ", NULL);
+                        if (ret == -EOPNOTSUPP)
+                                ret = r;
+                }
+        }
+        return ret;
+}
+
+int quilt_plugin_chain_stats(struct quilt_plugin_chain *chain, struct quilt_container *c,
+                             struct quilt_stats *stats, struct quilt_error *err)
+{
+        for (size_t i = 0; chain && i < chain->n; i++) {
+                struct quilt_plugin_instance *inst = &chain->plugins[i];
+                __typeof__(inst->plugin->stats) fn = QUILT_PLUGIN_FIELD(inst->plugin, stats);
+                if (!fn || !inst->entered)
+                        continue;
+                error_clear(err);
+                int r = fn(inst->state, c, stats, err);
+                if (r < 0) {
+                        wrap_error(err, r, inst->instance, ": stats: ", NULL);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int quilt_plugin_chain_update(struct quilt_plugin_chain *chain, struct quilt_container *c,
+                              const struct quilt_resources *resources, struct quilt_error *err)
+{
+        for (size_t i = 0; chain && i < chain->n; i++) {
+                struct quilt_plugin_instance *inst = &chain->plugins[i];
+                __typeof__(inst->plugin->update) fn = QUILT_PLUGIN_FIELD(inst->plugin, update);
+                if (!fn || !inst->entered)
+                        continue;
+                error_clear(err);
+                int r = fn(inst->state, c, resources, err);
+                if (r < 0) {
+                        wrap_error(err, r, inst->instance, ": update: ", NULL);
+                        return r;
+                }
+        }
+        return 0;
+}

@@ -18,6 +18,7 @@ struct quilt_plugin_instance {
         void *state;                            /* from init */
         bool initialized;
         bool entered;                           /* some hook ran (or failed): cleanup it */
+        bool daemon_started;                    /* daemon_start succeeded */
 };
 
 struct quilt_plugin_chain {
@@ -53,6 +54,30 @@ int quilt_plugin_chain_run(struct quilt_plugin_chain *chain, enum quilt_stage st
  * them; the first failure is reported in err (the rest still run). */
 int quilt_plugin_chain_cleanup(struct quilt_plugin_chain *chain, struct quilt_container *c,
                                struct quilt_error *err);
+
+/* A plugin's `field` (a hook appended after ABI 1's first cut), or NULL
+ * when its struct_size says the plugin predates it. */
+#define QUILT_PLUGIN_FIELD(plugin, field)                                               \
+        ((plugin)->struct_size >= offsetof(struct quilt_plugin, field) + sizeof((plugin)->field) \
+                 ? (plugin)->field                                                      \
+                 : NULL)
+
+/* quiltd, before it starts threads: daemon_start of every plugin in order.
+ * On failure the ones already started are stopped again. */
+int quilt_plugin_chain_daemon_start(struct quilt_plugin_chain *chain, struct quilt_error *err);
+/* daemon_stop in reverse order, for the plugins daemon_start reached. */
+void quilt_plugin_chain_daemon_stop(struct quilt_plugin_chain *chain);
+
+/* Resource control, in the monitor.  kill: 0 when some plugin reached
+ * every process, -EOPNOTSUPP when none can.  stats: every plugin with a
+ * stats hook fills its part.  update: every plugin with an update hook,
+ * in order; the first failure stops it ("INSTANCE: update: reason"). */
+int quilt_plugin_chain_kill(struct quilt_plugin_chain *chain, struct quilt_container *c, int signo,
+                            struct quilt_error *err);
+int quilt_plugin_chain_stats(struct quilt_plugin_chain *chain, struct quilt_container *c,
+                             struct quilt_stats *stats, struct quilt_error *err);
+int quilt_plugin_chain_update(struct quilt_plugin_chain *chain, struct quilt_container *c,
+                              const struct quilt_resources *resources, struct quilt_error *err);
 
 /* The host services table given to plugins (log, config_apply, remove_tree). */
 const struct quilt_host *quilt_host_table(void);

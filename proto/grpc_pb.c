@@ -24,6 +24,11 @@ const struct quilt_method quilt_methods[QUILT_METHOD_COUNT] = {
                 METHOD("RemoveContainer", false, remove_container_request, remove_container_response),
         [QUILT_METHOD_LIST_CONTAINERS] =
                 METHOD("ListContainers", false, list_containers_request, list_containers_response),
+        [QUILT_METHOD_GET_CONTAINER_STATS] =
+                METHOD("GetContainerStats", false, get_container_stats_request, container_stats_response),
+        [QUILT_METHOD_UPDATE_CONTAINER_RESOURCES] =
+                METHOD("UpdateContainerResources", false, update_container_resources_request,
+                       update_container_resources_response),
 };
 
 int quilt_method_lookup(const char *path, size_t len)

@@ -171,7 +171,12 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_plugin, in_child), 56);
         assert_int_equal(offsetof(struct quilt_plugin, post_start), 64);
         assert_int_equal(offsetof(struct quilt_plugin, cleanup), 72);
-        assert_int_equal(sizeof(struct quilt_plugin), 80);
+        assert_int_equal(offsetof(struct quilt_plugin, daemon_start), 80);
+        assert_int_equal(offsetof(struct quilt_plugin, daemon_stop), 88);
+        assert_int_equal(offsetof(struct quilt_plugin, kill), 96);
+        assert_int_equal(offsetof(struct quilt_plugin, stats), 104);
+        assert_int_equal(offsetof(struct quilt_plugin, update), 112);
+        assert_int_equal(sizeof(struct quilt_plugin), 120);
 
         assert_int_equal(offsetof(struct quilt_container, id), 8);
         assert_int_equal(offsetof(struct quilt_container, name), 16);
@@ -185,7 +190,24 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_container, clone_flags), 80);
         assert_int_equal(offsetof(struct quilt_container, pid), 88);
         assert_int_equal(offsetof(struct quilt_container, struct_size), 0);
-        assert_int_equal(sizeof(struct quilt_container), 96);
+        assert_int_equal(offsetof(struct quilt_container, resources), 96);
+        assert_int_equal(offsetof(struct quilt_container, cgroup_fd), 104);
+        assert_int_equal(sizeof(struct quilt_container), 112);
+
+        assert_int_equal(offsetof(struct quilt_resources, struct_size), 0);
+        assert_int_equal(offsetof(struct quilt_resources, memory_limit_bytes), 8);
+        assert_int_equal(offsetof(struct quilt_resources, memory_swap_limit_bytes), 16);
+        assert_int_equal(offsetof(struct quilt_resources, cpu_millicores), 24);
+        assert_int_equal(offsetof(struct quilt_resources, cpu_weight), 32);
+        assert_int_equal(offsetof(struct quilt_resources, pids_limit), 40);
+        assert_int_equal(sizeof(struct quilt_resources), 48);
+
+        assert_int_equal(offsetof(struct quilt_stats, memory_current_bytes), 8);
+        assert_int_equal(offsetof(struct quilt_stats, memory_peak_bytes), 16);
+        assert_int_equal(offsetof(struct quilt_stats, cpu_usage_ns), 24);
+        assert_int_equal(offsetof(struct quilt_stats, pids_current), 32);
+        assert_int_equal(offsetof(struct quilt_stats, oom_kill_count), 40);
+        assert_int_equal(sizeof(struct quilt_stats), 48);
 
         assert_int_equal(offsetof(struct quilt_host, abi_version), 0);
         assert_int_equal(offsetof(struct quilt_host, struct_size), 4);

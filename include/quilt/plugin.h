@@ -14,9 +14,13 @@
  *   in_child        the container process, after post_start, before exec:
  *                   mounts, hostname, root switch.  Keep it async-signal-safe
  *                   in spirit: no malloc, no stdio; report through `err`.
- *   cleanup         monitor, reverse chain order, always: after the
- *                   container ended, and after a failure half-way.  It must
- *                   cope with a half-built container and be idempotent.
+ *   cleanup         reverse chain order, when the container is removed
+ *                   (RemoveContainer), in a monitor of its own; also for a
+ *                   container that failed half-way.  It must cope with a
+ *                   half-built container and be idempotent.
+ *
+ * Optional, appended later (check struct_size): daemon_start/daemon_stop
+ * in quiltd itself, and kill/stats/update for resource control.
  *
  * Every hook returns 0 or a negative errno, and fills `err` only on
  * failure; the core prefixes "PLUGIN: STAGE: " to the message.
@@ -121,6 +125,30 @@ struct quilt_config_key {
         const char *const *choices;             /* NULL-terminated, for CHOICE */
 };
 
+/* Limits of CreateContainerRequest.resources; 0 = not set (no limit, or
+ * the plugin's configured default). */
+struct quilt_resources {
+        uint32_t struct_size;
+        uint32_t reserved;
+        int64_t memory_limit_bytes;
+        int64_t memory_swap_limit_bytes;        /* memory + swap together, like Docker's */
+        int64_t cpu_millicores;                 /* CPU time per wall time: 500 = half a CPU */
+        int64_t cpu_weight;                     /* relative share, cgroup v2 units 1..10000 (100 = default) */
+        int64_t pids_limit;
+};
+
+/* What a resource plugin accounts; the core presets every field to -1
+ * (unknown) and a plugin fills what it has. */
+struct quilt_stats {
+        uint32_t struct_size;
+        uint32_t reserved;
+        int64_t memory_current_bytes;
+        int64_t memory_peak_bytes;
+        int64_t cpu_usage_ns;
+        int64_t pids_current;
+        int64_t oom_kill_count;                 /* processes the OOM killer ended in the container */
+};
+
 struct quilt_container {
         /* sizeof(struct quilt_container) as the core was built: fields
          * past it are absent (check with QUILT_CONTAINER_HAS). */
@@ -137,6 +165,13 @@ struct quilt_container {
         char *const *envp;                      /* NULL-terminated "KEY=VALUE" */
         unsigned long clone_flags;              /* pre_clone hooks OR in CLONE_NEW* */
         pid_t pid;                              /* host pid, from post_start on */
+        /* Resource control. */
+        const struct quilt_resources *resources; /* never NULL; all 0 = no limits */
+        /* A cgroup2 directory fd a plugin opened in pre_clone: the core then
+         * clones the container straight into it (clone3 CLONE_INTO_CGROUP)
+         * where the kernel can.  -1 when none.  The plugin owns and closes it;
+         * its post_start must still place c->pid (harmless when already in). */
+        int cgroup_fd;
 };
 
 struct quilt_host {
@@ -183,6 +218,26 @@ struct quilt_plugin {
         quilt_hook_fn in_child;
         quilt_hook_fn post_start;
         quilt_hook_fn cleanup;
+
+        /* Daemon-wide set-up: quiltd calls daemon_start once at start-up,
+         * in chain order, before it starts any thread (so fork-safe code
+         * and process-wide changes are fine: e.g. moving quiltd into a leaf
+         * cgroup, creating a bridge), and daemon_stop in reverse order at
+         * exit.  `state` is the plugin's state in quiltd, not a container's. */
+        int (*daemon_start)(void *state, struct quilt_error *err);
+        void (*daemon_stop)(void *state);
+
+        /* Resource control, in the monitor while the container exists
+         * (from post_start until cleanup). */
+        /* Deliver `signo` to every process of the container.  -EOPNOTSUPP
+         * lets the core fall back to signalling the init (and its group). */
+        int (*kill)(void *state, struct quilt_container *c, int signo, struct quilt_error *err);
+        /* Fill what the plugin accounts; leave the other fields alone. */
+        int (*stats)(void *state, struct quilt_container *c, struct quilt_stats *stats,
+                     struct quilt_error *err);
+        /* Apply new limits to the running container; fields at 0 stay as they are. */
+        int (*update)(void *state, struct quilt_container *c, const struct quilt_resources *resources,
+                      struct quilt_error *err);
 };
 
 #ifdef __cplusplus
