@@ -27,6 +27,7 @@ struct quilt_profile {
         struct quilt_chain_entry *entries;
         const char *file;
         int line;                               /* where its chain key stands */
+        bool resource_control;                  /* a plugin applies Resources (quiltd fills it in) */
 };
 
 struct quilt_config {

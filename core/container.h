@@ -43,6 +43,14 @@ struct quilt_container_record {
         int64_t finished_ns;
         char error[QUILT_ERROR_MESSAGE_MAX];
         bool cleaned;                           /* every plugin's cleanup ran */
+        bool oom_killed;
+        struct quilt_resources resources;       /* the limits in force */
+
+        /* One request to the monitor at a time (stats, update). */
+        bool request_busy;
+        unsigned long request_seq;
+        unsigned long reply_seq;
+        char *reply;                            /* "ok ..." or "error MESSAGE" */
 
         pid_t monitor_pid;                      /* 0 when none */
         int control_fd;                         /* -1 when none */
@@ -67,6 +75,12 @@ int quilt_supervisor_start(struct quilt_manager *m, struct quilt_container_recor
                            struct quilt_error *err);
 /* Ask the monitor to deliver `sig`.  Call with the lock held. */
 void quilt_supervisor_signal(struct quilt_container_record *c, int sig);
+/* Send "VERB SEQ ARGS" to the monitor and wait for its reply ("ok ..." or
+ * "error MESSAGE", malloc'd into *ret_reply).  Call with the lock held;
+ * it is released while waiting.  -ESRCH when the monitor is gone,
+ * -ETIMEDOUT after timeout_ms. */
+int quilt_supervisor_request(struct quilt_manager *m, struct quilt_container_record *c,
+                             const char *verb, const char *args, int timeout_ms, char **ret_reply);
 /* After monitor_done: join the reader and close the socket.  No lock. */
 void quilt_supervisor_release(struct quilt_container_record *c);
 /* Run "quilt-monitor --cleanup" for a container whose monitor died before

@@ -37,6 +37,7 @@ static void record_free(struct quilt_container_record *c)
         free(c->profile);
         free(c->hostname);
         free(c->dir);
+        free(c->reply);
         quilt_strv_free(c->command);
         free(c);
 }
@@ -103,6 +104,7 @@ void quilt_status_response_free(Quilt__V1__ContainerStatusResponse *r)
         free(r->image);
         free(r->profile);
         free(r->hostname);
+        free(r->resources);
         quilt_strv_free(r->command);
         free(r);
 }
@@ -136,6 +138,32 @@ static char **strv_copy(char *const *v)
         return strv_copy_n(v, quilt_strv_length(v));
 }
 
+static Quilt__V1__Resources *resources_message(const struct quilt_resources *res)
+{
+        Quilt__V1__Resources *m = malloc(sizeof(*m));
+        if (!m)
+                return NULL;
+        quilt__v1__resources__init(m);
+        m->memory_limit_bytes = res->memory_limit_bytes;
+        m->memory_swap_limit_bytes = res->memory_swap_limit_bytes;
+        m->cpu_millicores = res->cpu_millicores;
+        m->cpu_weight = res->cpu_weight;
+        m->pids_limit = res->pids_limit;
+        return m;
+}
+
+static void resources_from_message(struct quilt_resources *res, const Quilt__V1__Resources *m)
+{
+        *res = (struct quilt_resources){ .struct_size = sizeof(*res) };
+        if (!m)
+                return;
+        res->memory_limit_bytes = m->memory_limit_bytes;
+        res->memory_swap_limit_bytes = m->memory_swap_limit_bytes;
+        res->cpu_millicores = m->cpu_millicores;
+        res->cpu_weight = m->cpu_weight;
+        res->pids_limit = m->pids_limit;
+}
+
 /* Lock held. */
 static Quilt__V1__ContainerStatusResponse *status_response(const struct quilt_container_record *c)
 {
@@ -158,8 +186,10 @@ static Quilt__V1__ContainerStatusResponse *status_response(const struct quilt_co
         r->hostname = strdup(c->hostname);
         r->command = strv_copy(c->command);
         r->n_command = quilt_strv_length(c->command);
+        r->oom_killed = c->oom_killed;
+        r->resources = resources_message(&c->resources);
         if (!r->container_id || !r->name || !r->error_message || !r->image || !r->profile ||
-            !r->hostname || !r->command) {
+            !r->hostname || !r->command || !r->resources) {
                 quilt_status_response_free(r);
                 return NULL;
         }
@@ -215,6 +245,58 @@ int quilt_manager_list(struct quilt_manager *m, Quilt__V1__ListContainersRespons
 
 /* ---- create ---- */
 
+#define KIB 1024LL
+#define EIB (1LL << 60)
+
+/* Limits a kernel can take; `current` is what a running container has
+ * (NULL at create), for the memory/swap pair. */
+static int validate_resources(const Quilt__V1__Resources *r, const struct quilt_resources *current,
+                              struct quilt_status *st)
+{
+        if (!r)
+                return 0;
+        const struct { const char *name; int64_t value, min, max; } fields[] = {
+                { "memory_limit_bytes", r->memory_limit_bytes, 4 * KIB, EIB },
+                { "memory_swap_limit_bytes", r->memory_swap_limit_bytes, 4 * KIB, EIB },
+                /* cgroup v2 takes a quota of at least 1 ms per 100 ms. */
+                { "cpu_millicores", r->cpu_millicores, 10, 1024 * 1000 },
+                { "cpu_weight", r->cpu_weight, 1, 10000 },
+                { "pids_limit", r->pids_limit, 1, 4194304 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                int64_t v = fields[i].value;
+                if (v == 0)
+                        continue;
+                if (v < 0)
+                        return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                                "resources.%s: %lld is negative (0 means not set)",
+                                                fields[i].name, (long long)v);
+                if (v < fields[i].min || v > fields[i].max)
+                        return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                                "resources.%s: %lld is out of range (%lld to %lld)",
+                                                fields[i].name, (long long)v,
+                                                (long long)fields[i].min, (long long)fields[i].max);
+        }
+        int64_t memory = r->memory_limit_bytes ? r->memory_limit_bytes
+                                               : current ? current->memory_limit_bytes : 0;
+        if (r->memory_swap_limit_bytes) {
+                if (!memory)
+                        return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                                "resources.memory_swap_limit_bytes: needs memory_limit_bytes (it is memory + swap)");
+                if (r->memory_swap_limit_bytes < memory)
+                        return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                                "resources.memory_swap_limit_bytes: %lld is below memory_limit_bytes %lld (it is memory + swap)",
+                                                (long long)r->memory_swap_limit_bytes, (long long)memory);
+        }
+        return 0;
+}
+
+static bool resources_set(const Quilt__V1__Resources *r)
+{
+        return r && (r->memory_limit_bytes || r->memory_swap_limit_bytes || r->cpu_millicores ||
+                     r->cpu_weight || r->pids_limit);
+}
+
 static int validate_request(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
                             struct quilt_status *st)
 {
@@ -254,9 +336,17 @@ static int validate_request(struct quilt_manager *m, const Quilt__V1__CreateCont
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
                                         "name: '%s' is not valid: use [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d characters",
                                         req->name, QUILT_NAME_MAX);
-        if (!quilt_config_profile(m->cfg, req->profile))
+        const struct quilt_profile *profile = quilt_config_profile(m->cfg, req->profile);
+        if (!profile)
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
                                         "profile: '%s' is not configured", req->profile);
+        if (validate_resources(req->resources, NULL, st) < 0)
+                return -1;
+        if (resources_set(req->resources) && !profile->resource_control)
+                return quilt_status_set(st, QUILT_FAILED_PRECONDITION,
+                                        "resources: the %s%s%s chain has no resource-control plugin to apply them (add cgroup to its chain)",
+                                        *req->profile ? "'" : "default", req->profile,
+                                        *req->profile ? "'" : "");
         return 0;
 }
 
@@ -355,6 +445,7 @@ static struct quilt_container_record *record_new(struct quilt_manager *m,
         c->hostname = strndup(req->hostname[0] ? req->hostname : c->id,
                               req->hostname[0] ? strlen(req->hostname) : QUILT_SHORT_ID_LEN);
         c->command = strv_copy_n(req->command, req->n_command);
+        resources_from_message(&c->resources, req->resources);
         if (asprintf(&c->dir, "%s/%s", m->containers_dir, c->id) < 0)
                 c->dir = NULL;
         if (!c->name || !c->image || !c->profile || !c->hostname || !c->command || !c->dir)
@@ -416,6 +507,162 @@ int quilt_manager_create(struct quilt_manager *m, const Quilt__V1__CreateContain
         if (!*ret_id)
                 return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
         return 0;
+}
+
+/* ---- stats and update ---- */
+
+#define REQUEST_TIMEOUT_MS 10000
+
+static Quilt__V1__ContainerStatsResponse *stats_message(const char *id, const struct quilt_stats *s,
+                                                        int64_t ts)
+{
+        Quilt__V1__ContainerStatsResponse *r = malloc(sizeof(*r));
+        if (!r)
+                return NULL;
+        quilt__v1__container_stats_response__init(r);
+        if (!(r->container_id = strdup(id))) {
+                free(r);
+                return NULL;
+        }
+        r->memory_current_bytes = s->memory_current_bytes;
+        r->memory_peak_bytes = s->memory_peak_bytes;
+        r->cpu_usage_ns = s->cpu_usage_ns;
+        r->pids_current = s->pids_current;
+        r->oom_kill_count = s->oom_kill_count;
+        r->timestamp_ns = ts;
+        return r;
+}
+
+void quilt_stats_response_free(Quilt__V1__ContainerStatsResponse *r)
+{
+        if (!r)
+                return;
+        free(r->container_id);
+        free(r);
+}
+
+/* Lock held: the live figures from the monitor, or the last ones it
+ * recorded when the container has ended. */
+static int read_stats_locked(struct quilt_manager *m, struct quilt_container_record *c,
+                             struct quilt_stats *ret, int64_t *ret_ts, struct quilt_status *st)
+{
+        *ret = (struct quilt_stats){ .memory_current_bytes = -1, .memory_peak_bytes = -1,
+                                     .cpu_usage_ns = -1, .pids_current = -1, .oom_kill_count = -1 };
+        *ret_ts = quilt_now_ns();
+        if (c->state == QUILT_STATE_RUNNING && !c->monitor_done) {
+                _cleanup_free_ char *reply = NULL;
+                int r = quilt_supervisor_request(m, c, "stats", NULL, REQUEST_TIMEOUT_MS, &reply);
+                if (r == 0 && !strncmp(reply, "ok ", 3)) {
+                        long long v[5];
+                        if (sscanf(reply + 3, "%lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3],
+                                   &v[4]) == 5) {
+                                *ret = (struct quilt_stats){ .memory_current_bytes = v[0],
+                                                             .memory_peak_bytes = v[1],
+                                                             .cpu_usage_ns = v[2],
+                                                             .pids_current = v[3],
+                                                             .oom_kill_count = v[4] };
+                                return 0;
+                        }
+                }
+                if (r == 0)
+                        return quilt_status_set(st, QUILT_INTERNAL, "stats of container %.12s: %s",
+                                                c->id, !strncmp(reply, "error ", 6) ? reply + 6 : reply);
+                if (r != -ESRCH)
+                        return quilt_status_set(st, QUILT_UNAVAILABLE,
+                                                "stats of container %.12s: its monitor did not answer: %s",
+                                                c->id, strerror(-r));
+                /* The monitor just went away: it recorded the final figures. */
+        }
+        struct quilt_run_state rs;
+        if (quilt_run_state_read(c->dir, &rs) == 0) {
+                if (rs.stats_ns > 0) {
+                        *ret = rs.stats;
+                        *ret_ts = rs.stats_ns;
+                }
+                quilt_run_state_done(&rs);
+        }
+        return 0;
+}
+
+int quilt_manager_stats(struct quilt_manager *m, const char *ref,
+                        Quilt__V1__ContainerStatsResponse **ret, struct quilt_status *st)
+{
+        struct quilt_container_record *c;
+        pthread_mutex_lock(&m->lock);
+        int r = quilt_manager_lookup_locked(m, ref, &c, st);
+        if (r == 0) {
+                struct quilt_stats s;
+                int64_t ts;
+                r = read_stats_locked(m, c, &s, &ts, st);
+                if (r == 0 && !(*ret = stats_message(c->id, &s, ts)))
+                        r = quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+                record_unref_locked(c);
+        }
+        pthread_mutex_unlock(&m->lock);
+        return r;
+}
+
+int quilt_manager_update(struct quilt_manager *m, const char *ref, const Quilt__V1__Resources *res,
+                         Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st)
+{
+        if (!resources_set(res))
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "resources: set at least one limit to change");
+        struct quilt_container_record *c;
+        pthread_mutex_lock(&m->lock);
+        int r = quilt_manager_lookup_locked(m, ref, &c, st);
+        if (r < 0) {
+                pthread_mutex_unlock(&m->lock);
+                return r;
+        }
+        const struct quilt_profile *profile = quilt_config_profile(m->cfg, c->profile);
+        if (validate_resources(res, &c->resources, st) < 0) {
+                r = -1;
+        } else if (!profile || !profile->resource_control) {
+                r = quilt_status_set(st, QUILT_FAILED_PRECONDITION,
+                                     "container %.12s runs a chain without a resource-control plugin",
+                                     c->id);
+        } else if (c->state != QUILT_STATE_RUNNING || c->monitor_done) {
+                r = quilt_status_set(st, QUILT_FAILED_PRECONDITION,
+                                     "container %.12s is %s: only a running container can be updated",
+                                     c->id, quilt_state_name(c->state));
+        } else {
+                char args[160];
+                snprintf(args, sizeof(args), "%lld %lld %lld %lld %lld",
+                         (long long)res->memory_limit_bytes, (long long)res->memory_swap_limit_bytes,
+                         (long long)res->cpu_millicores, (long long)res->cpu_weight,
+                         (long long)res->pids_limit);
+                _cleanup_free_ char *reply = NULL;
+                int q = quilt_supervisor_request(m, c, "update", args, REQUEST_TIMEOUT_MS, &reply);
+                if (q == -ESRCH)
+                        r = quilt_status_set(st, QUILT_FAILED_PRECONDITION,
+                                             "container %.12s exited before the update", c->id);
+                else if (q < 0)
+                        r = quilt_status_set(st, QUILT_UNAVAILABLE,
+                                             "updating container %.12s: its monitor did not answer: %s",
+                                             c->id, strerror(-q));
+                else if (strcmp(reply, "ok") != 0)
+                        r = quilt_status_set(st, QUILT_FAILED_PRECONDITION, "updating container %.12s: %s",
+                                             c->id, !strncmp(reply, "error ", 6) ? reply + 6 : reply);
+                else {
+                        struct quilt_resources n;
+                        resources_from_message(&n, res);
+                        int64_t *dst[] = { &c->resources.memory_limit_bytes,
+                                           &c->resources.memory_swap_limit_bytes,
+                                           &c->resources.cpu_millicores, &c->resources.cpu_weight,
+                                           &c->resources.pids_limit };
+                        const int64_t src[] = { n.memory_limit_bytes, n.memory_swap_limit_bytes,
+                                                n.cpu_millicores, n.cpu_weight, n.pids_limit };
+                        for (size_t i = 0; i < ELEMENTSOF(src); i++)
+                                if (src[i])
+                                        *dst[i] = src[i];
+                        if (ret && !(*ret = status_response(c)))
+                                r = quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+                }
+        }
+        record_unref_locked(c);
+        pthread_mutex_unlock(&m->lock);
+        return r;
 }
 
 /* ---- stop and remove ---- */
@@ -576,6 +823,7 @@ static void recover_containers(struct quilt_manager *m)
                 c->started_ns = rs.started_ns;
                 c->finished_ns = rs.finished_ns;
                 c->cleaned = rs.cleaned;
+                c->oom_killed = rs.oom_killed;
                 c->monitor_done = true;
                 snprintf(c->error, sizeof(c->error), "%s", rs.error);
                 if (!quilt_state_is_terminal(c->state)) {

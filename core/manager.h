@@ -43,7 +43,16 @@ int quilt_manager_stop(struct quilt_manager *m, const char *ref, int timeout_sec
 int quilt_manager_remove(struct quilt_manager *m, const char *ref, bool force, char **ret_id,
                          struct quilt_status *st);
 
+/* Live figures of a running container (asked of its monitor), or the
+ * last ones recorded for an ended one; -1 where nothing accounts them. */
+int quilt_manager_stats(struct quilt_manager *m, const char *ref,
+                        Quilt__V1__ContainerStatsResponse **ret, struct quilt_status *st);
+/* New limits for a running container (fields at 0 stay). */
+int quilt_manager_update(struct quilt_manager *m, const char *ref, const Quilt__V1__Resources *res,
+                         Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st);
+
 void quilt_status_response_free(Quilt__V1__ContainerStatusResponse *r);
+void quilt_stats_response_free(Quilt__V1__ContainerStatsResponse *r);
 void quilt_list_response_free(Quilt__V1__ListContainersResponse *r);
 
 /* Logs: a reader over the container's log file. */

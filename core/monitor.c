@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -41,6 +42,7 @@ struct monitor {
         bool cleanup_only;
 
         struct quilt_config *cfg;
+        struct quilt_resources resources;
         struct quilt_plugin_chain *chain;
         Quilt__V1__CreateContainerRequest *spec;
         struct quilt_container c;
@@ -144,11 +146,66 @@ static void kill_container(struct monitor *m, int sig)
 {
         if (m->child <= 0 || m->child_exited)
                 return;
-        /* Without a pid namespace the container's processes share the
-         * session/process group its init made with setsid(). */
-        if (sig == SIGKILL && !(m->c.clone_flags & CLONE_NEWPID))
-                kill(-m->child, SIGKILL);
+        if (sig == SIGKILL) {
+                /* A cgroup reaches every process, also ones that left the
+                 * init's process group. */
+                struct quilt_error err = { 0 };
+                int r = quilt_plugin_chain_kill(m->chain, &m->c, SIGKILL, &err);
+                if (r < 0 && r != -EOPNOTSUPP)
+                        say(m, "%s", err.message);
+                /* Without a pid namespace the container's processes share the
+                 * session/process group its init made with setsid(). */
+                if (!(m->c.clone_flags & CLONE_NEWPID))
+                        kill(-m->child, SIGKILL);
+        }
         kill(m->child, sig);
+}
+
+static void stats_preset(struct quilt_stats *st)
+{
+        *st = (struct quilt_stats){
+                .struct_size = sizeof(*st),
+                .memory_current_bytes = -1, .memory_peak_bytes = -1, .cpu_usage_ns = -1,
+                .pids_current = -1, .oom_kill_count = -1,
+        };
+}
+
+/* "stats SEQ": answer with what the chain accounts. */
+static void answer_stats(struct monitor *m, unsigned long seq)
+{
+        struct quilt_stats st;
+        struct quilt_error err = { 0 };
+        stats_preset(&st);
+        if (quilt_plugin_chain_stats(m->chain, &m->c, &st, &err) < 0) {
+                notify(m, "reply %lu error %s", seq, err.message);
+                return;
+        }
+        notify(m, "reply %lu ok %lld %lld %lld %lld %lld", seq, (long long)st.memory_current_bytes,
+               (long long)st.memory_peak_bytes, (long long)st.cpu_usage_ns,
+               (long long)st.pids_current, (long long)st.oom_kill_count);
+}
+
+/* "update SEQ MEM SWAP MILLICORES WEIGHT PIDS": new limits, 0 = keep. */
+static void answer_update(struct monitor *m, unsigned long seq, const struct quilt_resources *r)
+{
+        struct quilt_error err = { 0 };
+        if (m->rs.state != QUILT_STATE_RUNNING || m->child_exited) {
+                notify(m, "reply %lu error the container is not running", seq);
+                return;
+        }
+        if (quilt_plugin_chain_update(m->chain, &m->c, r, &err) < 0) {
+                notify(m, "reply %lu error %s", seq, err.message);
+                return;
+        }
+        int64_t *dst[] = { &m->resources.memory_limit_bytes, &m->resources.memory_swap_limit_bytes,
+                           &m->resources.cpu_millicores, &m->resources.cpu_weight,
+                           &m->resources.pids_limit };
+        const int64_t src[] = { r->memory_limit_bytes, r->memory_swap_limit_bytes, r->cpu_millicores,
+                                r->cpu_weight, r->pids_limit };
+        for (size_t i = 0; i < ELEMENTSOF(src); i++)
+                if (src[i])
+                        *dst[i] = src[i];
+        notify(m, "reply %lu ok", seq);
 }
 
 static void handle_control(struct monitor *m)
@@ -164,11 +221,23 @@ static void handle_control(struct monitor *m)
         }
         buf[n] = '\0';
         int sig;
+        unsigned long seq;
+        long long v[5];
         if (sscanf(buf, "signal %d", &sig) == 1 && sig > 0 && sig < NSIG) {
                 if (m->rs.state == QUILT_STATE_RUNNING)
                         kill_container(m, sig);
                 else
                         m->pending_signal = sig;
+        } else if (sscanf(buf, "stats %lu", &seq) == 1) {
+                answer_stats(m, seq);
+        } else if (sscanf(buf, "update %lu %lld %lld %lld %lld %lld", &seq, &v[0], &v[1], &v[2],
+                          &v[3], &v[4]) == 6) {
+                struct quilt_resources r = {
+                        .struct_size = sizeof(r), .memory_limit_bytes = v[0],
+                        .memory_swap_limit_bytes = v[1], .cpu_millicores = v[2],
+                        .cpu_weight = v[3], .pids_limit = v[4],
+                };
+                answer_update(m, seq, &r);
         } else {
                 say(m, "ignoring unknown control message '%.64s'", buf);
         }
@@ -266,6 +335,27 @@ static void wait_child(struct monitor *m)
         reap(m);
 }
 
+/* Fork semantics (no new stack): the monitor is single-threaded.  With a
+ * cgroup2 fd from a plugin the child is born inside its cgroup
+ * (CLONE_INTO_CGROUP), so not even its first page is charged elsewhere;
+ * older kernels fall back to clone() and post_start places it. */
+static pid_t clone_container(struct monitor *m)
+{
+        if (m->c.cgroup_fd >= 0) {
+                struct clone_args args = {
+                        .flags = (m->c.clone_flags & ~(unsigned long)CSIGNAL) | CLONE_INTO_CGROUP,
+                        .exit_signal = SIGCHLD,
+                        .cgroup = (uint64_t)m->c.cgroup_fd,
+                };
+                long pid = syscall(SYS_clone3, &args, sizeof(args));
+                if (pid >= 0)
+                        return (pid_t)pid;
+                if (errno != ENOSYS && errno != E2BIG && errno != EINVAL && errno != EOPNOTSUPP)
+                        say(m, "clone3 into the cgroup: %s; falling back to clone", strerror(errno));
+        }
+        return (pid_t)syscall(SYS_clone, m->c.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 /* Clone the container process and let it reach exec.  Returns 0 when the
  * command runs, -1 when the container ended FAILED. */
 static int start_container(struct monitor *m)
@@ -308,8 +398,7 @@ static int start_container(struct monitor *m)
         err_r = err_pipe[0];
         err_w = err_pipe[1];
 
-        /* Fork semantics (no new stack): the monitor is single-threaded. */
-        pid_t pid = (pid_t)syscall(SYS_clone, m->c.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
+        pid_t pid = clone_container(m);
         if (pid < 0) {
                 char msg[256];
                 snprintf(msg, sizeof(msg), "clone: %s", strerror(errno));
@@ -433,8 +522,13 @@ static void supervise(struct monitor *m)
                 }
         }
         wait_child(m);
-        if (!(m->c.clone_flags & CLONE_NEWPID) && m->child > 0)
-                kill(-m->child, SIGKILL);       /* leftovers of the container's group */
+        if (!(m->c.clone_flags & CLONE_NEWPID) && m->child > 0) {
+                /* Without a pid namespace the init's exit does not end the
+                 * rest: its group, and what a cgroup plugin can reach. */
+                struct quilt_error err = { 0 };
+                kill(-m->child, SIGKILL);
+                quilt_plugin_chain_kill(m->chain, &m->c, SIGKILL, &err);
+        }
         drain_output(m);
 
         int status = m->child_status;
@@ -447,9 +541,17 @@ static void supervise(struct monitor *m)
                 m->rs.exit_code = WEXITSTATUS(status);
         }
         m->rs.pid = 0;
+        /* The cgroup outlives its processes until cleanup: read the final
+         * figures now, and whether the OOM killer was involved. */
+        struct quilt_error err = { 0 };
+        stats_preset(&m->rs.stats);
+        if (quilt_plugin_chain_stats(m->chain, &m->c, &m->rs.stats, &err) < 0)
+                say(m, "final stats: %s", err.message);
+        m->rs.stats_ns = quilt_now_ns();
+        m->rs.oom_killed = m->rs.exit_signal == SIGKILL && m->rs.stats.oom_kill_count > 0;
         save_state(m);
-        notify(m, "exited %d %d %lld", m->rs.exit_code, m->rs.exit_signal,
-               (long long)m->rs.finished_ns);
+        notify(m, "exited %d %d %lld %d", m->rs.exit_code, m->rs.exit_signal,
+               (long long)m->rs.finished_ns, m->rs.oom_killed ? 1 : 0);
 }
 
 static int cleanup_chain(struct monitor *m)
@@ -496,8 +598,19 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
         if (asprintf(&m->rootfs, "%s/" QUILT_ROOTFS_DIR, m->dir) < 0)
                 return -ENOMEM;
 
+        const Quilt__V1__Resources *res = m->spec->resources;
+        m->resources = (struct quilt_resources){
+                .struct_size = sizeof(m->resources),
+                .memory_limit_bytes = res ? res->memory_limit_bytes : 0,
+                .memory_swap_limit_bytes = res ? res->memory_swap_limit_bytes : 0,
+                .cpu_millicores = res ? res->cpu_millicores : 0,
+                .cpu_weight = res ? res->cpu_weight : 0,
+                .pids_limit = res ? res->pids_limit : 0,
+        };
         m->c = (struct quilt_container){
                 .struct_size = sizeof(struct quilt_container),
+                .resources = &m->resources,
+                .cgroup_fd = -1,
                 .id = m->id,
                 .name = m->spec->name,
                 .dir = m->dir,

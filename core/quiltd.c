@@ -137,14 +137,23 @@ static void print_chain(const struct quilt_profile *p)
         putchar('\n');
 }
 
+/* A plugin in the chain applies Resources (it has an update hook). */
+static bool chain_has_resource_control(const struct quilt_plugin_chain *chain)
+{
+        for (size_t i = 0; i < chain->n; i++)
+                if (QUILT_PLUGIN_FIELD(chain->plugins[i].plugin, update))
+                        return true;
+        return false;
+}
+
 /* Load every chain the way the monitors will, so a missing plugin, a
  * wrong ABI or a bad plugin section stops the daemon at start-up rather
  * than failing each container.  The chains are freed again: each monitor
  * loads its own copy. */
-static int validate_chains(const struct quilt_config *cfg, bool print, struct quilt_error *err)
+static int validate_chains(struct quilt_config *cfg, bool print, struct quilt_error *err)
 {
         for (size_t i = 0; i < cfg->n_profiles; i++) {
-                const struct quilt_profile *p = &cfg->profiles[i];
+                struct quilt_profile *p = &cfg->profiles[i];
                 struct quilt_plugin_chain *chain = NULL;
                 struct quilt_error e = {};
 
@@ -154,11 +163,37 @@ static int validate_chains(const struct quilt_config *cfg, bool print, struct qu
                                 return quilt_error_set(err, r, "profile %s: %s", p->name, e.message);
                         return quilt_error_set(err, r, "%s", e.message);
                 }
+                p->resource_control = chain_has_resource_control(chain);
                 quilt_plugin_chain_free(chain);
                 if (print)
                         print_chain(p);
         }
         return 0;
+}
+
+/* Every plugin instance of every chain, once, in first-seen order: the
+ * chain whose daemon_start/daemon_stop quiltd runs. */
+static int load_daemon_chain(struct quilt_config *cfg, struct quilt_plugin_chain **ret,
+                             struct quilt_error *err)
+{
+        size_t total = 0;
+        for (size_t i = 0; i < cfg->n_profiles; i++)
+                total += cfg->profiles[i].n_entries;
+        _cleanup_free_ struct quilt_chain_entry *entries = calloc(total ? total : 1, sizeof(*entries));
+        if (!entries)
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+        size_t n = 0;
+        for (size_t i = 0; i < cfg->n_profiles; i++)
+                for (size_t j = 0; j < cfg->profiles[i].n_entries; j++) {
+                        const struct quilt_chain_entry *e = &cfg->profiles[i].entries[j];
+                        bool seen = false;
+                        for (size_t k = 0; k < n && !seen; k++)
+                                seen = !strcmp(entry_name(&entries[k]), entry_name(e));
+                        if (!seen)
+                                entries[n++] = *e;
+                }
+        struct quilt_profile all = { .name = "(daemon)", .n_entries = n, .entries = entries };
+        return quilt_plugin_chain_load(cfg, &all, quilt_host_table(), ret, err);
 }
 
 static int read_self_exe(char **ret)
@@ -389,6 +424,16 @@ static int run_daemon(struct quilt_config *cfg, const char *config_path)
                 return 1;
         }
 
+        /* Plugins' daemon-wide set-up runs while quiltd is still
+         * single-threaded (e.g. moving itself into a leaf cgroup). */
+        struct quilt_plugin_chain *daemon_chain = NULL;
+        if (load_daemon_chain(cfg, &daemon_chain, &err) < 0 ||
+            quilt_plugin_chain_daemon_start(daemon_chain, &err) < 0) {
+                quilt_daemon_log(QUILT_LOG_ERROR, "%s", err.message);
+                quilt_plugin_chain_free(daemon_chain);
+                return 1;
+        }
+
         /* Before grpc_init: threads inherit the mask, so only the signal
          * thread ever takes these.  SIGPIPE would kill us on a write to a
          * client that went away. */
@@ -397,6 +442,8 @@ static int run_daemon(struct quilt_config *cfg, const char *config_path)
         r = pthread_sigmask(SIG_BLOCK, &set, NULL);
         if (r != 0) {
                 quilt_daemon_log(QUILT_LOG_ERROR, "pthread_sigmask: %s", strerror(r));
+                quilt_plugin_chain_daemon_stop(daemon_chain);
+                quilt_plugin_chain_free(daemon_chain);
                 return 1;
         }
         signal(SIGPIPE, SIG_IGN);
@@ -404,6 +451,8 @@ static int run_daemon(struct quilt_config *cfg, const char *config_path)
         grpc_init();
         r = serve(cfg, config_path);
         grpc_shutdown();
+        quilt_plugin_chain_daemon_stop(daemon_chain);
+        quilt_plugin_chain_free(daemon_chain);
         return r;
 }
 

@@ -150,6 +150,41 @@ static int rpc_list(struct quilt_call *call, struct quilt_manager *m,
         return r < 0 ? send_failed(r, st) : 0;
 }
 
+static void stats_response_freep(Quilt__V1__ContainerStatsResponse **p)
+{
+        if (*p)
+                quilt_stats_response_free(*p);
+}
+
+static int rpc_stats(struct quilt_call *call, struct quilt_manager *m,
+                     const ProtobufCMessage *msg, struct quilt_status *st)
+{
+        const Quilt__V1__GetContainerStatsRequest *req = (const void *)msg;
+        _cleanup_(stats_response_freep) Quilt__V1__ContainerStatsResponse *resp = NULL;
+
+        if (quilt_manager_stats(m, req->container_id, &resp, st) < 0)
+                return -1;
+
+        int r = quilt_call_send(call, &resp->base);
+        return r < 0 ? send_failed(r, st) : 0;
+}
+
+static int rpc_update(struct quilt_call *call, struct quilt_manager *m,
+                      const ProtobufCMessage *msg, struct quilt_status *st)
+{
+        const Quilt__V1__UpdateContainerResourcesRequest *req = (const void *)msg;
+        _cleanup_(status_response_freep) Quilt__V1__ContainerStatusResponse *status = NULL;
+
+        if (quilt_manager_update(m, req->container_id, req->resources, &status, st) < 0)
+                return -1;
+
+        Quilt__V1__UpdateContainerResourcesResponse resp =
+                QUILT__V1__UPDATE_CONTAINER_RESOURCES_RESPONSE__INIT;
+        resp.status = status;
+        int r = quilt_call_send(call, &resp.base);
+        return r < 0 ? send_failed(r, st) : 0;
+}
+
 const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT] = {
         [QUILT_METHOD_CREATE_CONTAINER] = rpc_create,
         [QUILT_METHOD_GET_CONTAINER_STATUS] = rpc_status,
@@ -157,4 +192,6 @@ const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT] = {
         [QUILT_METHOD_STOP_CONTAINER] = rpc_stop,
         [QUILT_METHOD_REMOVE_CONTAINER] = rpc_remove,
         [QUILT_METHOD_LIST_CONTAINERS] = rpc_list,
+        [QUILT_METHOD_GET_CONTAINER_STATS] = rpc_stats,
+        [QUILT_METHOD_UPDATE_CONTAINER_RESOURCES] = rpc_update,
 };

@@ -50,7 +50,10 @@ int quilt_run_state_write(const char *dir, const struct quilt_run_state *s)
                 s->exit_code, s->exit_signal, s->created_ns, s->started_ns, s->finished_ns,
                 s->cleaned ? 1 : 0);
         append_escaped(f, s->error);
-        fputc('\n', f);
+        fprintf(f, "\noom_killed=%d\nstats=%" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+                   "\nstats_ns=%" PRId64 "\n",
+                s->oom_killed ? 1 : 0, s->stats.memory_current_bytes, s->stats.memory_peak_bytes,
+                s->stats.cpu_usage_ns, s->stats.pids_current, s->stats.oom_kill_count, s->stats_ns);
         if (s->entered)         /* absent: not known (the monitor never got that far) */
                 fprintf(f, "entered=%s\n", s->entered);
         if (fclose(f) != 0)
@@ -69,7 +72,12 @@ int quilt_run_state_read(const char *dir, struct quilt_run_state *ret)
         int r = quilt_read_file(path, 64 * 1024, &data, NULL);
         if (r < 0)
                 return r;
-        *ret = (struct quilt_run_state){ .state = QUILT_STATE_PENDING };
+        *ret = (struct quilt_run_state){
+                .state = QUILT_STATE_PENDING,
+                .stats = { .struct_size = sizeof(ret->stats), .memory_current_bytes = -1,
+                           .memory_peak_bytes = -1, .cpu_usage_ns = -1, .pids_current = -1,
+                           .oom_kill_count = -1 },
+        };
         char *save = NULL;
         int result = 0;
         for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -99,6 +107,15 @@ int quilt_run_state_read(const char *dir, struct quilt_run_state *ret)
                         ret->started_ns = strtoll(v, NULL, 10);
                 else if (!strcmp(line, "finished_ns"))
                         ret->finished_ns = strtoll(v, NULL, 10);
+                else if (!strcmp(line, "oom_killed"))
+                        ret->oom_killed = atoi(v) != 0;
+                else if (!strcmp(line, "stats"))
+                        sscanf(v, "%" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64 " %" SCNd64,
+                               &ret->stats.memory_current_bytes, &ret->stats.memory_peak_bytes,
+                               &ret->stats.cpu_usage_ns, &ret->stats.pids_current,
+                               &ret->stats.oom_kill_count);
+                else if (!strcmp(line, "stats_ns"))
+                        ret->stats_ns = strtoll(v, NULL, 10);
                 else if (!strcmp(line, "entered")) {
                         free(ret->entered);
                         if (!(ret->entered = strdup(v))) {

@@ -24,6 +24,9 @@ struct quilt_run_state {
         int64_t started_ns;
         int64_t finished_ns;
         bool cleaned;                           /* every plugin's cleanup has run */
+        bool oom_killed;
+        struct quilt_stats stats;               /* the last figures read (after the exit) */
+        int64_t stats_ns;
         char error[QUILT_ERROR_MESSAGE_MAX];
         /* Chain instances whose stages began ("ns,rootfs"), so a later
          * cleanup runs exactly those; malloc'd, NULL when none. */

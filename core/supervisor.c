@@ -73,8 +73,9 @@ static int spawn_monitor(struct quilt_manager *m, struct quilt_container_record 
 
 static void apply_message(struct quilt_container_record *c, const char *msg)
 {
-        int a, b;
+        int a, b, off = 0;
         long long ts;
+        unsigned long seq;
         if (sscanf(msg, "pid %d", &a) == 1) {
                 c->pid = a;
         } else if (sscanf(msg, "running %lld", &ts) == 1) {
@@ -90,13 +91,20 @@ static void apply_message(struct quilt_container_record *c, const char *msg)
                         snprintf(c->error, sizeof(c->error), "%.*s", (int)sizeof(c->error) - 1, msg + 7);
                 }
         } else if (sscanf(msg, "exited %d %d %lld", &a, &b, &ts) == 3) {
+                int oom = 0;
+                sscanf(msg, "exited %*d %*d %*d %d", &oom);
                 if (quilt_state_transition_allowed(c->state, QUILT_STATE_EXITED)) {
                         c->state = QUILT_STATE_EXITED;
                         c->exit_code = a;
                         c->exit_signal = b;
                         c->finished_ns = ts;
+                        c->oom_killed = oom != 0;
                         c->pid = 0;
                 }
+        } else if (sscanf(msg, "reply %lu %n", &seq, &off) == 1 && off > 0) {
+                free(c->reply);
+                c->reply = strdup(msg + off);
+                c->reply_seq = seq;
         } else if (!strncmp(msg, "cleaned", 7)) {
                 c->cleaned = msg[7] == '\0';
                 if (msg[7] == ' ')
@@ -190,6 +198,37 @@ void quilt_supervisor_signal(struct quilt_container_record *c, int sig)
         if (send(c->control_fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 fprintf(stderr, "quiltd: container %.12s: signalling the monitor: %s\n", c->id,
                         strerror(errno));
+}
+
+int quilt_supervisor_request(struct quilt_manager *m, struct quilt_container_record *c,
+                             const char *verb, const char *args, int timeout_ms, char **ret_reply)
+{
+        int64_t deadline = quilt_monotonic_ns() + (int64_t)timeout_ms * 1000000;
+        while (c->request_busy && !c->monitor_done)
+                if (!quilt_manager_wait(m, deadline))
+                        return -ETIMEDOUT;
+        if (c->monitor_done || c->control_fd < 0)
+                return -ESRCH;
+        c->request_busy = true;
+        unsigned long seq = ++c->request_seq;
+        char msg[256];
+        int n = snprintf(msg, sizeof(msg), "%s %lu%s%s", verb, seq, args ? " " : "", args ? args : "");
+        int r = 0;
+        if (send(c->control_fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                r = -errno;
+        while (r == 0 && c->reply_seq != seq) {
+                if (c->monitor_done)
+                        r = -ESRCH;
+                else if (!quilt_manager_wait(m, deadline))
+                        r = -ETIMEDOUT;
+        }
+        if (r == 0) {
+                *ret_reply = c->reply;
+                c->reply = NULL;
+        }
+        c->request_busy = false;
+        pthread_cond_broadcast(&m->changed);
+        return r;
 }
 
 void quilt_supervisor_release(struct quilt_container_record *c)
