@@ -60,7 +60,11 @@ int quilt_manager_open_logs(struct quilt_manager *m, const char *ref, bool follo
         }
         if (follow) {
                 s->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-                if (s->inotify_fd < 0 || inotify_add_watch(s->inotify_fd, path, IN_MODIFY) < 0) {
+                /* New output, and the monitor's atomic rename of DIR/state
+                 * when the container ends: a quiet container's exit must end
+                 * the stream at once, not at the next poll tick. */
+                if (s->inotify_fd < 0 || inotify_add_watch(s->inotify_fd, path, IN_MODIFY) < 0 ||
+                    inotify_add_watch(s->inotify_fd, c->dir, IN_MOVED_TO) < 0) {
                         quilt_status_set(st, QUILT_INTERNAL, "watching %s: %s", path, strerror(errno));
                         quilt_log_stream_free(s);
                         return -1;

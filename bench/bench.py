@@ -1,0 +1,986 @@
+#!/usr/bin/python3
+"""Quilt next to crun and runc, measured in one run.
+
+Run through bench/run.sh (see bench/README.md).  Needs root.  Starts its
+own quiltd on a temporary socket and state dir, prepares a busybox image,
+an unpacked rootfs and OCI bundles, measures, prints a Markdown report and
+writes it to bench/results/latest.md.  Everything it starts it stops, and
+its temporary directory goes away, also on failure or Ctrl-C.
+
+The benchmark only reports; it never fails because something is slow.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(REPO, "build")
+BUILT = {"quiltd": "core/quiltd", "quilt-monitor": "core/quilt-monitor", "quilt-cli": "cli/quilt-cli"}
+CONFIG = os.path.join(REPO, "conf", "quiltd.ini")
+DEFAULT_OUTPUT = os.path.join(REPO, "bench", "results", "latest.md")
+
+# crun (1.8) refuses any container on a hybrid host whose cgroup2 mount has a
+# controller enabled, whatever --cgroup-manager says: the check sits before
+# the manager switch in libcrun/cgroup.c.  We hide that one file in a private
+# mount namespace (see Masked below); the host is not touched.
+UNIFIED_CONTROLLERS = "/sys/fs/cgroup/unified/cgroup.controllers"
+HYBRID_ERROR = "hybrid mode not supported"
+
+
+class BenchError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# Running and timing commands.  One code path (Local) does every timed run;
+# Masked runs the same code in a helper process inside a private mount
+# namespace, so only the commands it runs see the masked file.
+
+class Local:
+    """Runs commands in this process's namespaces."""
+
+    name = "host mount namespace"
+
+    def __init__(self):
+        self.spawned = {}
+
+    def run(self, argv, cwd=None):
+        """Run argv to the end.  Returns (wall ns, rc, stdout, stderr)."""
+        t0 = time.perf_counter_ns()
+        p = subprocess.run(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        t1 = time.perf_counter_ns()
+        return t1 - t0, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+    def spawn(self, argv):
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.spawned[p.pid] = p
+        return p.pid
+
+    def wait(self, pid, timeout):
+        p = self.spawned.pop(pid)
+        try:
+            return p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            return None
+
+    def close(self):
+        for pid in list(self.spawned):
+            p = self.spawned.pop(pid)
+            p.kill()
+            p.wait()
+
+
+class Masked:
+    """A helper (this script, --serve) in a private mount namespace where an
+    empty file is bind-mounted over UNIFIED_CONTROLLERS."""
+
+    name = "private mount namespace, empty file over " + UNIFIED_CONTROLLERS
+
+    def __init__(self, tmp):
+        empty = os.path.join(tmp, "empty-controllers")
+        open(empty, "w").close()
+        log_path = os.path.join(tmp, "masked-helper.log")
+        with open(log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", sys.executable,
+                 os.path.abspath(__file__), "--serve", empty],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                start_new_session=True, text=True)
+        ready = self.proc.stdout.readline()
+        if ready.strip() != "ready":
+            self.close()
+            with open(log_path) as f:
+                err = f.read().strip()
+            raise BenchError("mount-namespace helper did not start: %s" % (err or ready or "no output"))
+
+    def _call(self, **req):
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise BenchError("mount-namespace helper died")
+        return json.loads(line)
+
+    def run(self, argv, cwd=None):
+        r = self._call(op="run", argv=argv, cwd=cwd)
+        return r["ns"], r["rc"], r["out"], r["err"]
+
+    def spawn(self, argv):
+        return self._call(op="spawn", argv=argv)["pid"]
+
+    def wait(self, pid, timeout):
+        return self._call(op="wait", pid=pid, timeout=timeout)["rc"]
+
+    def close(self):
+        if self.proc is None:
+            return
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+def serve(empty):
+    """--serve: the Masked helper.  Runs in the namespace unshare made."""
+    subprocess.run(["mount", "--bind", empty, UNIFIED_CONTROLLERS], check=True)
+    local = Local()
+    print("ready", flush=True)
+    try:
+        for line in sys.stdin:
+            req = json.loads(line)
+            if req["op"] == "run":
+                ns, rc, out, err = local.run(req["argv"], req.get("cwd"))
+                resp = {"ns": ns, "rc": rc, "out": out, "err": err}
+            elif req["op"] == "spawn":
+                resp = {"pid": local.spawn(req["argv"])}
+            elif req["op"] == "wait":
+                resp = {"rc": local.wait(req["pid"], req["timeout"])}
+            else:
+                resp = {"error": "unknown op"}
+            print(json.dumps(resp), flush=True)
+    finally:
+        local.close()
+
+
+# --------------------------------------------------------------------------
+# Statistics and formatting
+
+def stats(samples_ns):
+    ms = sorted(x / 1e6 for x in samples_ns)
+    if not ms:
+        return None
+    p90 = statistics.quantiles(ms, n=10, method="inclusive")[8] if len(ms) > 1 else ms[0]
+    return {"median": statistics.median(ms), "p90": p90, "min": ms[0], "max": ms[-1], "n": len(ms)}
+
+
+def fmt_ms(v):
+    if v is None:
+        return "n/a"
+    return "%.2f" % v if v < 10 else "%.1f" % v
+
+
+def fmt_ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "n/a"
+    return "%.2fx" % (a / b)
+
+
+def md_table(header, rows, align=None):
+    """align: one of 'l'/'r' per column; default: first left, rest right."""
+    align = align or "l" + "r" * (len(header) - 1)
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out)
+
+
+def read_status_kb(pid):
+    """VmRSS, RssAnon, RssFile and the threads of pid from /proc/PID/status,
+    and Pss from smaps_rollup (kB)."""
+    r = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                r[k] = int(v.split()[0])
+            elif k == "Threads":
+                r[k] = int(v)
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    r["Pss"] = int(line.split()[1])
+    except OSError:
+        pass
+    return r
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def ppid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    return None
+
+
+def first_line(text):
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return "(no message)"
+
+
+# --------------------------------------------------------------------------
+# The benchmark
+
+class Runtime:
+    """An OCI runtime (crun or runc) as the benchmark drives it."""
+
+    def __init__(self, key, binary, global_flags, label):
+        self.key = key
+        self.binary = binary
+        self.flags = global_flags
+        self.label = label
+        self.runner = None
+        self.unavailable = None
+        self.version = None
+        self.note = None
+
+    def cmd(self, *args):
+        return [self.binary] + self.flags + list(args)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.tmp = None
+        self.own_tmp = False
+        self.quiltd = None
+        self.local = Local()
+        self.masked = None
+        self.seq = 0
+        self.notes = []
+        self.prefix = "qb%d" % os.getpid()
+        # crun creates its default state dir even for --version: remove
+        # the (empty) dirs afterwards unless they were there before.
+        self.default_roots = [d for d in ("/run/crun", "/run/runc") if not os.path.exists(d)]
+        self.load_start = os.getloadavg()[0]
+
+    # ---- set-up -----------------------------------------------------------
+
+    def ensure_build(self):
+        if not os.path.isdir(BUILD):
+            print("bench: %s is missing; building it (meson setup + ninja)" % BUILD, flush=True)
+            subprocess.run(["meson", "setup", BUILD], cwd=REPO, check=True)
+            subprocess.run(["ninja", "-C", BUILD], cwd=REPO, check=True)
+        missing = [p for p in BUILT.values() if not os.access(os.path.join(BUILD, p), os.X_OK)]
+        if missing:
+            raise BenchError("not built: %s (run: ninja -C build)" % ", ".join(missing))
+
+    def snapshot_build(self):
+        """Copy the binaries and plugins into the temp dir, so a rebuild of
+        build/ during the run cannot mix two versions (quiltd finds
+        quilt-monitor next to itself)."""
+        bindir = os.path.join(self.tmp, "bin")
+        os.makedirs(bindir)
+        for name, rel in BUILT.items():
+            shutil.copy2(os.path.join(BUILD, rel), os.path.join(bindir, name))
+        self.plugins = os.path.join(self.tmp, "plugins")
+        os.makedirs(self.plugins)
+        for e in os.listdir(os.path.join(BUILD, "plugins")):
+            if e.endswith(".so"):
+                shutil.copy2(os.path.join(BUILD, "plugins", e), self.plugins)
+        self.build_time = datetime.datetime.fromtimestamp(
+            os.path.getmtime(os.path.join(bindir, "quiltd")), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        self.commit = self.git("rev-parse", "--short", "HEAD") or "?"
+        if self.git("status", "--porcelain", "--untracked-files=no"):
+            self.commit += " + uncommitted changes"
+        self.quiltd_bin = os.path.join(bindir, "quiltd")
+        self.cli = os.path.join(bindir, "quilt-cli")
+
+    def make_tmp(self):
+        if self.args.tmpdir:
+            self.tmp = self.args.tmpdir
+            os.makedirs(self.tmp, exist_ok=True)
+        else:
+            self.tmp = tempfile.mkdtemp(prefix="quilt-bench-", dir="/tmp")
+            self.own_tmp = True
+        if not os.path.basename(self.tmp.rstrip("/")).startswith("quilt-bench-"):
+            raise BenchError("--tmpdir must be named /tmp/quilt-bench-*")
+
+    def prepare_image(self):
+        self.image = os.path.join(self.tmp, "busybox.tar.gz")
+        p = subprocess.run(["bash", os.path.join(REPO, "scripts", "build-busybox-rootfs.sh"), self.image],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            raise BenchError("building the busybox image failed: %s" % p.stderr.strip())
+        self.rootfs = os.path.join(self.tmp, "rootfs")
+        os.makedirs(self.rootfs)
+        subprocess.run(["tar", "-xzf", self.image, "-C", self.rootfs], check=True)
+        self.image_bytes = os.path.getsize(self.image)
+        self.image_entries = sum(len(d) + len(f) for _, d, f in os.walk(self.rootfs))
+
+    def make_bundle(self, rt, name, args):
+        """An OCI bundle from `RT spec`: non-terminal, the five namespaces,
+        args, and root.path pointing at the shared unpacked rootfs."""
+        specdir = os.path.join(self.tmp, "spec-" + rt.key)
+        if not os.path.exists(os.path.join(specdir, "config.json")):
+            os.makedirs(specdir, exist_ok=True)
+            p = subprocess.run([rt.binary, "spec"], cwd=specdir, capture_output=True, text=True)
+            if p.returncode != 0:
+                raise BenchError("%s spec: %s" % (rt.binary, first_line(p.stderr)))
+        with open(os.path.join(specdir, "config.json")) as f:
+            cfg = json.load(f)
+        cfg["process"]["terminal"] = False
+        cfg["process"]["args"] = args
+        cfg["root"]["path"] = self.rootfs
+        cfg["linux"]["namespaces"] = [{"type": t} for t in ("pid", "mount", "uts", "ipc", "network")]
+        bundle = os.path.join(self.tmp, "bundle-%s-%s" % (rt.key, name))
+        os.makedirs(bundle, exist_ok=True)
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=1)
+        return bundle
+
+    def next_id(self, what):
+        self.seq += 1
+        return "%s-%s-%d" % (self.prefix, what, self.seq)
+
+    def probe_runtime(self, rt):
+        """Find a way to run rt here, or set rt.unavailable."""
+        if not rt.binary or not os.access(rt.binary, os.X_OK):
+            rt.unavailable = "%s not found (apt-get install -y crun runc)" % (rt.binary or rt.key.split("-")[0])
+            return
+        p = subprocess.run([rt.binary, "--version"], capture_output=True, text=True)
+        rt.version = first_line(p.stdout)
+        try:
+            rt.bundle_true = self.make_bundle(rt, "true", ["/bin/true"])
+            rt.bundle_sleep = self.make_bundle(rt, "sleep", ["/bin/sleep", "60"])
+        except BenchError as e:
+            rt.unavailable = str(e)
+            return
+        os.makedirs(os.path.join(self.tmp, "root-" + rt.key), exist_ok=True)
+        errors = []
+        for runner in (self.local, "masked"):
+            if runner == "masked":
+                if not os.path.exists(UNIFIED_CONTROLLERS) or not errors or HYBRID_ERROR not in errors[-1]:
+                    break
+                if self.masked is None:
+                    try:
+                        self.masked = Masked(self.tmp)
+                    except BenchError as e:
+                        errors.append(str(e))
+                        break
+                runner = self.masked
+            _, rc, out, err = runner.run(rt.cmd("run", "--bundle", rt.bundle_true, self.next_id(rt.key)))
+            if rc == 0:
+                rt.runner = runner
+                if runner is self.masked:
+                    rt.note = ("refused in the host mount namespace (`%s`); measured in a %s"
+                               % (first_line(errors[-1]), runner.name))
+                return
+            errors.append(first_line(err or out))
+        rt.unavailable = errors[-1] if errors else "cannot run"
+
+    def start_quiltd(self):
+        self.sock = os.path.join(self.tmp, "quiltd.sock")
+        self.state = os.path.join(self.tmp, "state")
+        log = open(os.path.join(self.tmp, "quiltd.log"), "w")
+        self.quiltd = subprocess.Popen(
+            [self.quiltd_bin, "--config", CONFIG, "--plugin-dir", self.plugins, "--socket", self.sock,
+             "--state-dir", self.state],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        with open(os.path.join(self.tmp, "quiltd.pid"), "w") as f:
+            f.write("%d\n" % self.quiltd.pid)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.quiltd.poll() is not None:
+                raise BenchError("quiltd exited at start-up:\n" + self.quiltd_log())
+            if os.path.exists(self.sock) and self.quilt("ps")[1] == 0:
+                return
+            time.sleep(0.02)
+        raise BenchError("quiltd did not answer within 10 s:\n" + self.quiltd_log())
+
+    def quiltd_log(self):
+        try:
+            with open(os.path.join(self.tmp, "quiltd.log")) as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def quilt(self, *args):
+        return self.local.run([self.cli, "--socket", self.sock] + list(args))
+
+    def checked_quilt(self, *args):
+        ns, rc, out, err = self.quilt(*args)
+        if rc != 0:
+            raise BenchError("quilt-cli %s: exit %d: %s" % (" ".join(args), rc, first_line(err)))
+        return ns, out
+
+    # ---- measurements -----------------------------------------------------
+
+    def measure_interleaved(self, targets, runs, warmup):
+        """targets: [(key, runner, argv-or-callable)].  Each round runs every
+        target once, rotating the order; the first `warmup` rounds are
+        dropped.  Returns {key: [ns...]}."""
+        samples = {k: [] for k, _, _ in targets}
+        for i in range(warmup + runs):
+            shift = i % len(targets)
+            for key, runner, argv in targets[shift:] + targets[:shift]:
+                a = argv() if callable(argv) else argv
+                ns, rc, out, err = runner.run(a)
+                if rc != 0:
+                    raise BenchError("%s: `%s` exited %d: %s" % (key, " ".join(a), rc, first_line(err or out)))
+                if i >= warmup:
+                    samples[key].append(ns)
+        return samples
+
+    def bench_latency(self):
+        targets = [("quilt", self.local,
+                    [self.cli, "--socket", self.sock, "run", "--rm", "--image", self.image, "--", "/bin/true"])]
+        for rt in self.runtimes:
+            if rt.runner:
+                targets.append((rt.key, rt.runner,
+                                lambda rt=rt: rt.cmd("run", "--bundle", rt.bundle_true, self.next_id(rt.key))))
+        return self.measure_interleaved(targets, self.args.runs, self.args.warmup)
+
+    def bench_quilt_stages(self):
+        """run (no --rm) -> status --json -> rm, with wall-clock marks
+        around the CLI and the daemon's created/started/finished stamps.
+        Each round also unpacks the same image with GNU tar (and bsdtar,
+        libarchive like Quilt, if installed) next to Quilt's state dir and
+        removes the tree again: what extraction alone costs here, sampled
+        under the same conditions."""
+        stages = {k: [] for k in ("cli_to_created", "created_to_started", "started_to_finished",
+                                  "finished_to_cli_exit", "run_total", "rm",
+                                  "created_to_extract", "extract", "extract_to_started")}
+        tools = [("tar", ["tar", "-xzf", self.image, "-C"])]
+        if shutil.which("bsdtar"):
+            tools.append(("bsdtar", ["bsdtar", "-xzf", self.image, "-C"]))
+        extract = {name: [] for name, _ in tools}
+        extract["rm -rf"] = []
+        for i in range(self.args.warmup + self.args.runs):
+            for name, argv in tools:
+                d = os.path.join(self.tmp, "extract-ref")
+                os.makedirs(d)
+                a, rc, _, err = self.local.run(argv + [d])
+                b, rc2, _, _ = self.local.run(["rm", "-rf", d])
+                if rc or rc2:
+                    raise BenchError("%s reference failed: %s" % (name, first_line(err)))
+                if i >= self.args.warmup:
+                    extract[name].append(a)
+                    if name == "tar":
+                        extract["rm -rf"].append(b)
+            name = self.next_id("stage")
+            t0 = time.time_ns()
+            _, rc, _, err = self.quilt("run", "--name", name, "--image", self.image, "--", "/bin/true")
+            t1 = time.time_ns()
+            if rc != 0:
+                raise BenchError("quilt-cli run: exit %d: %s" % (rc, first_line(err)))
+            _, out = self.checked_quilt("status", name, "--json")
+            st = json.loads(out)
+            c, s, f = int(st["createdAtNs"]), int(st["startedAtNs"]), int(st["finishedAtNs"])
+            span = self.extraction_span(st["containerId"])
+            rm_ns, _ = self.checked_quilt("rm", name)
+            if i < self.args.warmup:
+                continue
+            if span:
+                stages["created_to_extract"].append(span[0] - c)
+                stages["extract"].append(span[1] - span[0])
+                stages["extract_to_started"].append(s - span[1])
+            stages["cli_to_created"].append(c - t0)
+            stages["created_to_started"].append(s - c)
+            stages["started_to_finished"].append(f - s)
+            stages["finished_to_cli_exit"].append(t1 - f)
+            stages["run_total"].append(t1 - t0)
+            stages["rm"].append(rm_ns)
+        return stages, extract
+
+    def extraction_span(self, cid):
+        """(first, last) change time (ctime, CLOCK_REALTIME ns) of the
+        entries of an exited container's rootfs: when its extraction began
+        and ended, to the resolution of the filesystem's timestamps.  The
+        rootfs directory itself is left out: pivot_root's put_old comes and
+        goes in it after extraction."""
+        root = os.path.join(self.state, "containers", cid, "rootfs")
+        first = last = None
+        for d, dirs, files in os.walk(root):
+            for n in dirs + files:
+                t = os.lstat(os.path.join(d, n)).st_ctime_ns
+                first = t if first is None or t < first else first
+                last = t if last is None or t > last else last
+        return (first, last) if first is not None else None
+
+    def bench_cli(self):
+        targets = [
+            ("quilt-cli --help", self.local, [self.cli, "--help"]),
+            ("quilt-cli --version", self.local, [self.cli, "--version"]),
+            ("quilt-cli ps", self.local, [self.cli, "--socket", self.sock, "ps"]),
+        ]
+        for rt in self.runtimes:
+            if rt.runner and rt.key in ("crun", "runc"):
+                targets.append(("%s --version" % rt.key, rt.runner, [rt.binary, "--version"]))
+                targets.append(("%s list" % rt.key, rt.runner, rt.cmd("list")))
+        return self.measure_interleaved(targets, self.args.runs, self.args.warmup)
+
+    def wait_for(self, what, check, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = check()
+            if r:
+                return r
+            time.sleep(0.02)
+        raise BenchError("timed out waiting for " + what)
+
+    def bench_memory(self, quiltd_fresh):
+        k = 3
+        mem = {"quiltd_fresh": quiltd_fresh}
+        # Quilt: k sleeping containers, each with its monitor.
+        names = []
+        try:
+            for _ in range(k):
+                name = self.next_id("mem")
+                self.checked_quilt("create", "--name", name, "--image", self.image, "--", "/bin/sleep", "60")
+                names.append(name)
+            monitors = []
+            for name in names:
+                def running(name=name):
+                    st = json.loads(self.checked_quilt("status", name, "--json")[1])
+                    return st["state"] == "CONTAINER_STATE_RUNNING" and int(st.get("pid", 0)) or None
+                cpid = self.wait_for("container %s to run" % name, running)
+                mpid = ppid(cpid)
+                if comm(mpid) != "quilt-monitor":
+                    raise BenchError("parent of container pid %d is %s, not quilt-monitor" % (cpid, comm(mpid)))
+                monitors.append(read_status_kb(mpid))
+            mem["quilt_monitor"] = monitors
+            mem["quiltd_with_k"] = read_status_kb(self.quiltd.pid)
+            mem["k"] = k
+        finally:
+            for name in names:
+                self.quilt("rm", "-f", name)
+        mem["quiltd_after"] = read_status_kb(self.quiltd.pid)
+        # crun / runc: the foreground `run` process, which stays as the
+        # container's parent (their only per-container process without conmon).
+        for rt in self.runtimes:
+            if not rt.runner:
+                continue
+            ids, samples = [], []
+            try:
+                for _ in range(k):
+                    cid = self.next_id(rt.key + "-mem")
+                    pid = rt.runner.spawn(rt.cmd("run", "--bundle", rt.bundle_sleep, cid))
+                    ids.append((cid, pid))
+
+                    def running(cid=cid):
+                        _, rc, out, _ = rt.runner.run(rt.cmd("state", cid))
+                        return rc == 0 and json.loads(out).get("status") == "running"
+                    self.wait_for("%s container %s to run" % (rt.key, cid), running)
+                    samples.append(read_status_kb(pid))
+                mem[rt.key] = samples
+            finally:
+                for cid, pid in ids:
+                    rt.runner.run(rt.cmd("kill", cid, "KILL"))
+                    rt.runner.wait(pid, 10)
+        return mem
+
+    # ---- running it all ---------------------------------------------------
+
+    def run(self):
+        started = time.monotonic()
+        self.ensure_build()
+        self.make_tmp()
+        self.snapshot_build()
+        print("bench: preparing images and bundles in %s" % self.tmp, flush=True)
+        self.prepare_image()
+        crun = self.args.crun if self.args.crun else shutil.which("crun")
+        runc = self.args.runc if self.args.runc else shutil.which("runc")
+        self.runtimes = [
+            Runtime("crun", crun, ["--root", os.path.join(self.tmp, "root-crun"), "--cgroup-manager=disabled"],
+                    "crun --cgroup-manager=disabled"),
+            Runtime("crun-cgroupfs", crun, ["--root", os.path.join(self.tmp, "root-crun-cgroupfs")],
+                    "crun (default cgroupfs manager)"),
+            Runtime("runc", runc, ["--root", os.path.join(self.tmp, "root-runc")], "runc"),
+        ]
+        for rt in self.runtimes:
+            self.probe_runtime(rt)
+        self.start_quiltd()
+        quiltd_fresh = read_status_kb(self.quiltd.pid)
+        n = self.args.runs
+        print("bench: 1/4 start-to-exit latency (%d runs + %d warm-up each)" % (n, self.args.warmup), flush=True)
+        latency = self.bench_latency()
+        print("bench: 2/4 Quilt stage breakdown", flush=True)
+        stages, extract = self.bench_quilt_stages()
+        print("bench: 3/4 CLI start-up", flush=True)
+        cli = self.bench_cli()
+        print("bench: 4/4 memory", flush=True)
+        mem = self.bench_memory(quiltd_fresh)
+        elapsed = time.monotonic() - started
+        report = self.report(latency, stages, extract, cli, mem, elapsed)
+        print()
+        print(report)
+        if not self.args.no_write:
+            os.makedirs(os.path.dirname(self.args.output), exist_ok=True)
+            with open(self.args.output, "w") as f:
+                f.write(report + "\n")
+            print("bench: written to %s" % os.path.relpath(self.args.output, REPO))
+
+    # ---- report -----------------------------------------------------------
+
+    @staticmethod
+    def git(*args):
+        try:
+            return subprocess.run(("git",) + args, capture_output=True, text=True, cwd=REPO).stdout.strip()
+        except OSError:
+            return ""
+
+    def environment(self):
+        cpu = "?"
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        layout = "cgroup v1"
+        if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            layout = "cgroup v2 (unified)"
+        elif os.path.exists(UNIFIED_CONTROLLERS):
+            with open(UNIFIED_CONTROLLERS) as f:
+                ctl = f.read().strip() or "none"
+            layout = "hybrid: v1 controllers + cgroup2 at /sys/fs/cgroup/unified (controllers: %s)" % ctl
+        fs = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "-T", self.tmp],
+                            capture_output=True, text=True).stdout.strip() or "?"
+        rows = [
+            ("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")),
+            ("quilt", "HEAD %s; build/ binaries of %s UTC (buildtype %s)"
+             % (self.commit, self.build_time, self.buildtype())),
+            ("kernel", platform.release()),
+            ("cpu", "%s, %d online" % (cpu, os.cpu_count())),
+            ("load average (1 min)", "%.2f at the start, %.2f at the end" % (self.load_start, os.getloadavg()[0])),
+            ("cgroups", layout),
+            ("/tmp filesystem", fs),
+        ]
+        for rt in self.runtimes:
+            if rt.key != "crun-cgroupfs":
+                rows.append((rt.key, rt.version or "not installed"))
+        return rows
+
+    def buildtype(self):
+        try:
+            p = subprocess.run(["meson", "introspect", "--buildoptions", BUILD], capture_output=True, text=True)
+            for o in json.loads(p.stdout):
+                if o["name"] == "buildtype":
+                    return o["value"]
+        except (OSError, ValueError):
+            pass
+        return "?"
+
+    def report(self, latency, stages, extract, cli, mem, elapsed):
+        L = []
+        a = self.args
+        L.append("# Quilt vs crun vs runc")
+        L.append("")
+        L.append("Generated by `bench/run.sh --runs %d` (warm-up %d rounds, dropped) in %.0f s. "
+                 "Times are wall-clock per command, spawned from Python; median and p90 (linear "
+                 "interpolation) in milliseconds. Ratio = Quilt median / other median "
+                 "(> 1 means Quilt is slower)." % (a.runs, a.warmup, elapsed))
+        L.append("")
+        L.append(md_table(["", ""], self.environment(), "ll"))
+        L.append("")
+
+        # availability
+        L.append("## Runtimes")
+        L.append("")
+        rows = []
+        for rt in self.runtimes:
+            if rt.unavailable:
+                rows.append((rt.label, "unavailable: %s" % rt.unavailable))
+            else:
+                rows.append((rt.label, "ok" + (" (in a private mount namespace, see Notes)" if rt.note else "")))
+        L.append(md_table(["runtime", "status"], rows, "ll"))
+        L.append("")
+
+        # 1. latency
+        q = stats(latency["quilt"])
+        L.append("## 1. Start-to-exit latency of `/bin/true`")
+        L.append("")
+        rows = [("quilt-cli run --rm --image TAR -- /bin/true", fmt_ms(q["median"]), fmt_ms(q["p90"]),
+                 fmt_ms(q["min"]), "1.00x")]
+        for rt in self.runtimes:
+            label = "%s run --bundle B ID" % rt.label
+            if rt.unavailable:
+                rows.append((label, "unavailable: " + rt.unavailable, "", "", "n/a"))
+                continue
+            s = stats(latency[rt.key])
+            rows.append((label, fmt_ms(s["median"]), fmt_ms(s["p90"]), fmt_ms(s["min"]),
+                         fmt_ratio(q["median"], s["median"])))
+        L.append(md_table(["command", "median ms", "p90 ms", "min ms", "Quilt / this"], rows))
+        L.append("")
+        L.append("Quilt extracts the gzip'd busybox tarball (%d KiB, %d entries) into a fresh rootfs on "
+                 "every run and deletes it again on `--rm` (image caching comes in a later issue); "
+                 "crun and runc start from the already-unpacked rootfs. Chain: `ns, rootfs` from "
+                 "`conf/quiltd.ini` (pid, mount, uts, ipc, net namespaces; /proc, /dev, /sys; lo up; "
+                 "pivot_root); no cgroups. The OCI bundles are `crun spec` / `runc spec` with "
+                 "`terminal: false`, the same five namespaces and args `[\"/bin/true\"]`; they keep "
+                 "those specs' mounts, masked paths, capabilities and rlimits."
+                 % (self.image_bytes // 1024, self.image_entries))
+        L.append("")
+
+        # Quilt stages
+        L.append("### Where Quilt's time goes")
+        L.append("")
+        L.append("`quilt-cli run` without `--rm`, then `status --json` (daemon stamps `createdAtNs`, "
+                 "`startedAtNs`, `finishedAtNs`, CLOCK_REALTIME) and `quilt-cli rm`, %d runs." % a.runs)
+        L.append("")
+        labels = [
+            ("cli_to_created", "quilt-cli start → CreateContainer reaches the manager (`created`)"),
+            ("created_to_started", "`created` → `started`: state dir, monitor spawn, extract image, clone, in_child set-up, exec"),
+            ("created_to_extract", "&nbsp;&nbsp;↳ `created` → first rootfs entry written (state dir, monitor spawn, plugin load)"),
+            ("extract", "&nbsp;&nbsp;↳ first → last rootfs entry (extraction by the rootfs plugin)"),
+            ("extract_to_started", "&nbsp;&nbsp;↳ last rootfs entry → `started` (pre_clone, clone, in_child: mounts, pivot_root; exec)"),
+            ("started_to_finished", "`started` → `finished`: /bin/true runs, monitor reaps it"),
+            ("finished_to_cli_exit", "`finished` → quilt-cli exits: log stream ends, final status"),
+            ("run_total", "= `quilt-cli run` (no --rm) total"),
+            ("rm", "`quilt-cli rm` afterwards (a whole CLI invocation: cleanup + rootfs removal)"),
+        ]
+        rows = []
+        for key, label in labels:
+            s = stats(stages[key])
+            if s:
+                rows.append((label, fmt_ms(s["median"]), fmt_ms(s["p90"])))
+        for name, label in (("tar", "reference: GNU `tar -xzf` of the same image, same filesystem (a process)"),
+                            ("bsdtar", "reference: `bsdtar -xzf` (libarchive, as Quilt) of it (a process)"),
+                            ("rm -rf", "reference: `rm -rf` of that tree (a process)")):
+            if name in extract:
+                s = stats(extract[name])
+                rows.append((label, fmt_ms(s["median"]), fmt_ms(s["p90"])))
+        L.append(md_table(["stage", "median ms", "p90 ms"], rows))
+        L.append("")
+        L.append("The three ↳ rows split `created` → `started` using the change times (ctime) of the "
+                 "entries of the container's rootfs, read before `rm`; they are as fine as the "
+                 "filesystem's timestamps.")
+        L.append("")
+        total = stats(stages["run_total"])["median"]
+        shares = []
+        for key, what in (("extract", "extracting the image"),
+                          ("finished_to_cli_exit", "after the container had exited")):
+            s = stats(stages[key])
+            if s and total:
+                shares.append("%s %.0f%%" % (what, 100 * s["median"] / total))
+        ext = stats(stages["extract"])
+        if shares:
+            line = "Share of the median `quilt-cli run` total: " + ", ".join(shares) + "."
+            if ext:
+                line += " Extraction costs %.3f ms per tar entry." % (ext["median"] / max(1, self.image_entries))
+            L.append(line)
+            L.append("")
+        daemon_side = [c + s for c, s in zip(stages["created_to_started"], stages["started_to_finished"])]
+        d = stats(daemon_side)
+        parts = ["Daemon side only (`created` → `finished`): median %s ms" % fmt_ms(d["median"])]
+        for rt in self.runtimes:
+            if rt.runner:
+                parts.append("%s of `%s run`" % (fmt_ratio(d["median"], stats(latency[rt.key])["median"]), rt.key))
+        L.append(parts[0] + " — " + ", ".join(parts[1:]) + ".")
+        L.append("")
+
+        # 2. CLI
+        L.append("## 2. CLI start-up")
+        L.append("")
+        base = {}
+        for rt in ("crun", "runc"):
+            if ("%s --version" % rt) in cli:
+                base[rt] = stats(cli["%s --version" % rt])["median"]
+        rows = []
+        for key in cli:
+            s = stats(cli[key])
+            if key.startswith("quilt"):
+                r = [fmt_ratio(s["median"], base.get(rt)) for rt in ("crun", "runc")]
+            else:
+                r = ["", ""]
+            rows.append(("`%s`" % key, fmt_ms(s["median"]), fmt_ms(s["p90"]), r[0], r[1]))
+        for rt in self.runtimes:
+            if rt.key in ("crun", "runc") and rt.unavailable:
+                rows.append(("`%s --version`" % rt.key, "unavailable: " + rt.unavailable, "", "", ""))
+        L.append(md_table(["command", "median ms", "p90 ms", "Quilt / crun --version",
+                           "Quilt / runc --version"], rows))
+        L.append("")
+        L.append("`quilt-cli --help` and `--version` never touch grpc; `quilt-cli ps` connects to the "
+                 "daemon and makes one ListContainers call (no containers at that point). "
+                 "`crun list` / `runc list` read their (empty) state directory, shown for comparison.")
+        L.append("")
+
+        # 3. memory
+        L.append("## 3. Memory (kB)")
+        L.append("")
+        def m(sample, key="VmRSS"):
+            return sample.get(key, "n/a") if sample else "n/a"
+        def med(samples, key):
+            vals = [s[key] for s in samples if key in s]
+            return int(statistics.median(vals)) if vals else None
+        def one(label, sample):
+            return (label, m(sample), m(sample, "RssAnon"), m(sample, "Pss"), sample.get("Threads", ""))
+
+        def many(label, samples):
+            return (label, med(samples, "VmRSS"), med(samples, "RssAnon"), med(samples, "Pss"), "")
+        rows = [
+            one("quiltd, idle after start-up", mem["quiltd_fresh"]),
+            one("quiltd with %d containers running" % mem["k"], mem["quiltd_with_k"]),
+            one("quiltd, idle after the benchmark", mem["quiltd_after"]),
+            many("quilt-monitor, per running container (median of %d)" % mem["k"], mem["quilt_monitor"]),
+        ]
+        for rt in self.runtimes:
+            if rt.key == "crun-cgroupfs":
+                continue
+            rows.append(("%s daemon" % rt.key, "n/a (no daemon)", "n/a", "n/a", ""))
+            if rt.unavailable:
+                rows.append(("%s per container" % rt.key, "unavailable: " + rt.unavailable, "", "", ""))
+                continue
+            rows.append(many("`%s run` in the foreground, per running container (median of %d)"
+                             % (rt.key, mem["k"]), mem[rt.key]))
+            rows.append(("%s per container with `run -d` (no conmon)" % rt.key, "n/a (no process stays)",
+                         "n/a", "n/a", ""))
+        L.append(md_table(["process", "VmRSS", "RssAnon", "Pss", "threads"], rows))
+        L.append("")
+        mon = med(mem["quilt_monitor"], "VmRSS")
+        parts = []
+        for rt in ("crun", "runc"):
+            if rt in mem:
+                parts.append("Quilt monitor / `%s run`: %s" % (rt, fmt_ratio(mon, med(mem[rt], "VmRSS"))))
+        if parts:
+            L.append("VmRSS ratios: " + "; ".join(parts) + ". VmRSS counts every resident page "
+                     "mapped, shared libraries included; RssAnon is the process's own anonymous "
+                     "memory; Pss splits shared pages among the processes that map them.")
+            L.append("")
+
+        # notes
+        L.append("## Notes")
+        L.append("")
+        noted = set()
+        for rt in self.runtimes:
+            if rt.note and rt.note not in noted:
+                noted.add(rt.note)
+                keys = ", ".join(r.key for r in self.runtimes if r.note == rt.note)
+                L.append("- %s: %s. `--cgroup-manager` does not help: crun 1.8 makes that check "
+                         "before it looks at the manager. The host is not changed." % (keys, rt.note))
+        L.append("- `crun --cgroup-manager=disabled` creates no cgroups, like Quilt today (no cgroup "
+                 "plugin yet); `crun-cgroupfs` and runc (which has no switch to turn cgroups off) "
+                 "create and remove a cgroup in every v1 hierarchy per container.")
+        L.append("- crun/runc state lives in `--root` directories under the temporary directory; "
+                 "every timed command is a fresh process started with `subprocess.run` from the same "
+                 "Python harness, rounds interleave the runtimes in rotating order.")
+        return "\n".join(L)
+
+    # ---- tearing down -----------------------------------------------------
+
+    def stop_quiltd(self):
+        if not self.quiltd or self.quiltd.poll() is not None:
+            return
+        # Leftover containers first, so their monitors clean up their rootfs.
+        if os.path.exists(self.sock):
+            _, rc, out, _ = self.quilt("ps", "--json")
+            if rc == 0:
+                try:
+                    for c in json.loads(out).get("containers", []):
+                        self.quilt("rm", "-f", c["containerId"])
+                except (ValueError, KeyError, AttributeError):
+                    pass
+        self.quiltd.send_signal(signal.SIGTERM)
+        try:
+            self.quiltd.wait(20)
+        except subprocess.TimeoutExpired:
+            print("bench: quiltd ignored SIGTERM; killing it", file=sys.stderr)
+            self.quiltd.kill()
+            self.quiltd.wait()
+
+    def leftover_cgroups(self):
+        """rmdir cgroups named after our container ids (runc/crun remove them
+        themselves; this only matters after an interruption)."""
+        root = "/sys/fs/cgroup"
+        try:
+            hierarchies = os.listdir(root)
+        except OSError:
+            return
+        for h in hierarchies:
+            d = os.path.join(root, h)
+            try:
+                for e in os.listdir(d):
+                    if e.startswith(self.prefix + "-"):
+                        try:
+                            os.rmdir(os.path.join(d, e))
+                        except OSError:
+                            pass
+            except OSError:
+                pass
+
+    def cleanup(self):
+        for step in (lambda: self.masked and self.masked.close(), self.stop_quiltd, self.local.close,
+                     self.leftover_cgroups, self.remove_tmp, self.remove_default_roots):
+            try:
+                step()
+            except Exception as e:  # keep going: the rest must still be cleaned
+                print("bench: cleanup: %s" % e, file=sys.stderr)
+
+    def remove_default_roots(self):
+        for d in self.default_roots:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+    def remove_tmp(self):
+        if not self.tmp or not os.path.isdir(self.tmp):
+            return
+        prefix = os.path.realpath(self.tmp) + "/"
+        with open("/proc/self/mountinfo") as f:
+            mounts = [l.split()[4] for l in f if l.split()[4].startswith(prefix)]
+        if mounts:
+            print("bench: not removing %s: still mounted: %s" % (self.tmp, ", ".join(mounts)), file=sys.stderr)
+            return
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        serve(sys.argv[2])
+        return 0
+    ap = argparse.ArgumentParser(description="Quilt vs crun vs runc (see bench/README.md)")
+    ap.add_argument("--runs", type=int, default=30, help="measured runs per command (default 30)")
+    ap.add_argument("--warmup", type=int, default=3, help="warm-up rounds, dropped (default 3)")
+    ap.add_argument("--output", default=DEFAULT_OUTPUT, help="report file (default bench/results/latest.md)")
+    ap.add_argument("--no-write", action="store_true", help="print only, write no report file")
+    ap.add_argument("--crun", help="crun binary (default: from PATH)")
+    ap.add_argument("--runc", help="runc binary (default: from PATH)")
+    ap.add_argument("--tmpdir", help=argparse.SUPPRESS)  # given by run.sh
+    args = ap.parse_args()
+    if args.runs < 2:
+        ap.error("--runs must be at least 2")
+    if os.geteuid() != 0:
+        print("bench: must run as root", file=sys.stderr)
+        return 1
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)   # also when started with SIGINT ignored
+    signal.signal(signal.SIGHUP, on_term)
+
+    b = Bench(args)
+    try:
+        b.run()
+        return 0
+    except BenchError as e:
+        print("bench: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        b.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
