@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "container.h"
@@ -783,6 +785,39 @@ fail_locked:
 
 /* ---- start-up and shutdown ---- */
 
+/* A monitor an earlier quiltd started (it died without stopping its
+ * containers).  The pid may have been reused since: act only when the
+ * process still is quilt-monitor for this very container.  Killing it
+ * kills the container too (PR_SET_PDEATHSIG), so nothing runs
+ * unsupervised.  Returns true when it was running and is gone now. */
+static bool stop_orphaned_monitor(pid_t pid, const char *id)
+{
+        if (pid <= 0)
+                return false;
+        /* Pin the process first, then check what it is: a pid reused after
+         * the check could otherwise be signalled. */
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return false;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+        _cleanup_free_ char *cmdline = NULL;
+        size_t len;
+        if (quilt_read_file(path, 64 * 1024, &cmdline, &len) < 0)
+                return false;
+        bool ours = false, is_monitor = len > 0 && strstr(cmdline, "quilt-monitor") != NULL;
+        for (size_t i = 0; i + 1 < len; i++)
+                if (cmdline[i] == '\0' && !strcmp(cmdline + i + 1, id))
+                        ours = true;
+        if (!is_monitor || !ours)
+                return false;
+        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+                return false;
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+        poll(&p, 1, 5000);
+        return true;
+}
+
 /* Containers left by an earlier quiltd: their logs and state stay
  * readable and removable.  Re-attaching to a live monitor comes later;
  * one still running is reported FAILED (it is not supervised by us). */
@@ -827,11 +862,13 @@ static void recover_containers(struct quilt_manager *m)
                 c->monitor_done = true;
                 snprintf(c->error, sizeof(c->error), "%s", rs.error);
                 if (!quilt_state_is_terminal(c->state)) {
+                        bool stopped = stop_orphaned_monitor(rs.monitor_pid, c->id);
                         c->state = QUILT_STATE_FAILED;
                         c->finished_ns = quilt_now_ns();
                         snprintf(c->error, sizeof(c->error),
-                                 "quiltd restarted while the container ran (monitor pid %d); it is no longer supervised",
-                                 (int)rs.monitor_pid);
+                                 "quiltd restarted while the container ran; %s",
+                                 stopped ? "it was stopped (re-attaching comes later)"
+                                         : "its monitor was gone");
                 }
                 struct quilt_container_record **tail = &m->containers;
                 while (*tail)
