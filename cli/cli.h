@@ -78,6 +78,36 @@ int quilt_cli_stream_logs(const char *id, const struct quilt_cli_logs *opts,
 int quilt_cli_stop_container(const char *id, int32_t timeout_seconds, char **ret_id,
                              struct quilt_client_error *err);
 
+/* The resource options of create, run and update: getopt_long() values,
+ * their struct option entries and their usage text. */
+enum {
+        QUILT_CLI_OPT_MEMORY = 0x200,
+        QUILT_CLI_OPT_MEMORY_SWAP,
+        QUILT_CLI_OPT_CPUS,
+        QUILT_CLI_OPT_CPU_WEIGHT,
+        QUILT_CLI_OPT_PIDS,
+};
+#define QUILT_CLI_RESOURCE_OPTIONS                                                      \
+        { "memory", required_argument, NULL, QUILT_CLI_OPT_MEMORY },                    \
+        { "memory-swap", required_argument, NULL, QUILT_CLI_OPT_MEMORY_SWAP },          \
+        { "cpus", required_argument, NULL, QUILT_CLI_OPT_CPUS },                        \
+        { "cpu-weight", required_argument, NULL, QUILT_CLI_OPT_CPU_WEIGHT },            \
+        { "pids", required_argument, NULL, QUILT_CLI_OPT_PIDS }
+#define QUILT_CLI_RESOURCE_USAGE \
+        "[--memory SIZE] [--memory-swap SIZE] [--cpus N] [--cpu-weight N] [--pids N]"
+#define QUILT_CLI_CPU_WEIGHT_MAX 10000
+
+/* Store the value of resource option `c` (QUILT_CLI_OPT_*) in `r` (made
+ * with QUILT__V1__RESOURCES__INIT).  Returns -1 to go on, or the usage
+ * error's exit status, naming the option. */
+int quilt_cli_resource_option(const struct quilt_cli_command *cmd, int c, const char *arg,
+                              Quilt__V1__Resources *r);
+/* Checks across options (--memory-swap below --memory).  Returns -1 to go
+ * on, or the usage error's exit status. */
+int quilt_cli_resources_check(const struct quilt_cli_command *cmd, const Quilt__V1__Resources *r);
+/* Whether any limit is set (non-zero). */
+bool quilt_cli_resources_any(const Quilt__V1__Resources *r);
+
 int quilt_cmd_create(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_run(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_status(const struct quilt_cli_command *cmd, int argc, char **argv);
@@ -85,5 +115,7 @@ int quilt_cmd_ps(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_logs(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_stop(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_rm(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_stats(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_update(const struct quilt_cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -26,6 +26,7 @@ struct create_options {
         size_t command_argc;
         const char **env;               /* -e values in order, K=V or K */
         size_t n_env;
+        Quilt__V1__Resources resources; /* --memory, --cpus, ...: 0 = not given */
         bool rm;
 };
 
@@ -64,11 +65,13 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
                 { "profile", required_argument, NULL, OPT_PROFILE },
                 { "command", required_argument, NULL, OPT_COMMAND },
                 { "rm", no_argument, NULL, OPT_RM },
+                QUILT_CLI_RESOURCE_OPTIONS,
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        int c;
+        int c, r;
 
+        o->resources = (Quilt__V1__Resources) QUILT__V1__RESOURCES__INIT;
         /* At most one -e per argument. */
         o->env = calloc((size_t)argc, sizeof(*o->env));
         if (!o->env) {
@@ -107,6 +110,11 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
                                 return quilt_cli_usage_error(cmd, "--rm only goes with run");
                         o->rm = true;
                         break;
+                case QUILT_CLI_OPT_MEMORY ... QUILT_CLI_OPT_PIDS:
+                        r = quilt_cli_resource_option(cmd, c, optarg, &o->resources);
+                        if (r >= 0)
+                                return r;
+                        break;
                 case 'h':
                         return quilt_cli_usage(cmd);
                 default:
@@ -116,6 +124,9 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
 
         if (!o->image || !o->image[0])
                 return quilt_cli_usage_error(cmd, "--image is required");
+        r = quilt_cli_resources_check(cmd, &o->resources);
+        if (r >= 0)
+                return r;
         o->command_argv = argv + optind;
         o->command_argc = (size_t)(argc - optind);
         if (o->command_string && o->command_argc > 0)
@@ -228,6 +239,10 @@ static int build_request(const struct quilt_cli_command *cmd, const struct creat
                 req->working_directory = (char *)o->workdir;
         if (o->profile)
                 req->profile = (char *)o->profile;
+        /* Only when asked for: no message at all keeps the request what an
+         * older daemon understands, and says "no limits" to a newer one. */
+        if (quilt_cli_resources_any(&o->resources))
+                req->resources = (Quilt__V1__Resources *)&o->resources;
         return -1;
 oom:
         fprintf(stderr, "quilt-cli: out of memory\n");
@@ -425,6 +440,8 @@ int quilt_cmd_run(const struct quilt_cli_command *cmd, int argc, char **argv)
                 ret = 128 + st->exit_signal;
         else
                 ret = st->exit_code & 0xff;
+        if (st->oom_killed)
+                fprintf(stderr, "quilt-cli: container was killed by the OOM killer\n");
 
         if (o.rm)
                 remove_container(id);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "json_out.h"
 #include "shell_split.h"
+#include "units.h"
 
 #define EXITED QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_EXITED
 #define RUNNING QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_RUNNING
@@ -36,6 +37,24 @@ static void print_time_field(const char *key, int64_t ns)
         printf("%s: %s\n", key, buf);
 }
 
+/* The limits in force, "-" for those not set. */
+static void print_resources_human(const Quilt__V1__Resources *r)
+{
+        static const Quilt__V1__Resources none = QUILT__V1__RESOURCES__INIT;
+        char buf[64];
+
+        if (!r)
+                r = &none;
+        quilt_format_bytes_exact(r->memory_limit_bytes, buf, sizeof(buf));
+        printf("memory_limit: %s\n", buf);
+        quilt_format_bytes_exact(r->memory_swap_limit_bytes, buf, sizeof(buf));
+        printf("memory_swap_limit: %s\n", buf);
+        quilt_format_cpus(r->cpu_millicores, buf, sizeof(buf));
+        printf("cpus: %s\n", buf);
+        print_int_field("cpu_weight", r->cpu_weight > 0, r->cpu_weight);
+        print_int_field("pids_limit", r->pids_limit > 0, r->pids_limit);
+}
+
 static void print_status_human(const Quilt__V1__ContainerStatusResponse *st)
 {
         bool exited = st->state == EXITED;
@@ -48,6 +67,7 @@ static void print_status_human(const Quilt__V1__ContainerStatusResponse *st)
         /* Exit values mean nothing before the command has ended. */
         print_int_field("exit_code", exited, st->exit_code);
         print_int_field("exit_signal", exited, st->exit_signal);
+        print_field("oom_killed", st->oom_killed ? "yes" : "no");
         print_field("error", st->error_message);
         print_time_field("created", st->created_at_ns);
         print_time_field("started", st->started_at_ns);
@@ -56,6 +76,7 @@ static void print_status_human(const Quilt__V1__ContainerStatusResponse *st)
         print_field("command", command);
         print_field("profile", st->profile);
         print_field("hostname", st->hostname);
+        print_resources_human(st->resources);
         free(command);
 }
 
@@ -125,8 +146,9 @@ static char *status_summary(const Quilt__V1__ContainerStatusResponse *st)
                 r = asprintf(&s, "pid %d", st->pid);
         else if (st->state == EXITED && st->exit_signal > 0) {
                 const char *name = sigabbrev_np(st->exit_signal);
-                r = name ? asprintf(&s, "killed (SIG%s)", name)
-                         : asprintf(&s, "killed (signal %d)", st->exit_signal);
+                const char *oom = st->oom_killed ? ", OOM" : "";
+                r = name ? asprintf(&s, "killed (SIG%s%s)", name, oom)
+                         : asprintf(&s, "killed (signal %d%s)", st->exit_signal, oom);
         } else if (st->state == EXITED)
                 r = asprintf(&s, "exit %d", st->exit_code);
         else if (st->state == FAILED)

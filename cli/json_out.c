@@ -121,6 +121,26 @@ void quilt_json_write_string(FILE *f, const char *str, size_t len)
         fputc('"', f);
 }
 
+void quilt_json_resources(struct quilt_json *j, const Quilt__V1__Resources *r)
+{
+        static const Quilt__V1__Resources none = QUILT__V1__RESOURCES__INIT;
+
+        if (!r)
+                r = &none;
+        quilt_json_begin_object(j);
+        quilt_json_key(j, "memoryLimitBytes");
+        quilt_json_int(j, r->memory_limit_bytes);
+        quilt_json_key(j, "memorySwapLimitBytes");
+        quilt_json_int(j, r->memory_swap_limit_bytes);
+        quilt_json_key(j, "cpuMillicores");
+        quilt_json_int(j, r->cpu_millicores);
+        quilt_json_key(j, "cpuWeight");
+        quilt_json_int(j, r->cpu_weight);
+        quilt_json_key(j, "pidsLimit");
+        quilt_json_int(j, r->pids_limit);
+        quilt_json_end_object(j);
+}
+
 void quilt_json_container(struct quilt_json *j, const Quilt__V1__ContainerStatusResponse *st)
 {
         const ProtobufCEnumValue *state =
@@ -163,5 +183,9 @@ void quilt_json_container(struct quilt_json *j, const Quilt__V1__ContainerStatus
         quilt_json_string(j, st->profile);
         quilt_json_key(j, "hostname");
         quilt_json_string(j, st->hostname);
+        quilt_json_key(j, "oomKilled");
+        quilt_json_bool(j, st->oom_killed);
+        quilt_json_key(j, "resources");
+        quilt_json_resources(j, st->resources);
         quilt_json_end_object(j);
 }

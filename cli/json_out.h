@@ -41,10 +41,15 @@ void quilt_json_finish(struct quilt_json *j);
  * of invalid UTF-8 replaced by U+FFFD (so the output is always valid JSON). */
 void quilt_json_write_string(FILE *f, const char *s, size_t len);
 
+/* Resources as an object: memoryLimitBytes, memorySwapLimitBytes,
+ * cpuMillicores, cpuWeight, pidsLimit (0 = not set); NULL writes zeros. */
+void quilt_json_resources(struct quilt_json *j, const Quilt__V1__Resources *r);
+
 /* The container as one object with the field names of the proto3 JSON
  * mapping (containerId, state as the enum name, createdAtNs, ...).  Every
  * field is written, defaults included, and int64 values as plain numbers so
- * scripts need no special cases. */
+ * scripts need no special cases; resources is always an object (all 0 when
+ * the daemon sent none). */
 void quilt_json_container(struct quilt_json *j, const Quilt__V1__ContainerStatusResponse *st);
 
 #endif

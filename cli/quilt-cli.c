@@ -14,7 +14,7 @@
 #define DEFAULT_SOCKET "/run/quilt/quiltd.sock"
 
 #define CREATE_USAGE "--image PATH [--name N] [-e K[=V]]... [--hostname H] [--workdir D] [--profile P] " \
-                     "(--command \"STRING\" | -- ARGV...)"
+                     QUILT_CLI_RESOURCE_USAGE " (--command \"STRING\" | -- ARGV...)"
 
 static const struct quilt_cli_command commands[] = {
         { "create", quilt_cmd_create, CREATE_USAGE,
@@ -31,6 +31,10 @@ static const struct quilt_cli_command commands[] = {
           "Remove containers; -f also kills a running one." },
         { "ps", quilt_cmd_ps, "[--json] [-a]",
           "List all containers." },
+        { "stats", quilt_cmd_stats, "ID [--json]",
+          "Show a container's memory, CPU and pids usage." },
+        { "update", quilt_cmd_update, "ID " QUILT_CLI_RESOURCE_USAGE,
+          "Change the resource limits of a running container; at least one option." },
 };
 
 static void print_help(FILE *f)
