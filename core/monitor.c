@@ -548,7 +548,10 @@ static void supervise(struct monitor *m)
         if (quilt_plugin_chain_stats(m->chain, &m->c, &m->rs.stats, &err) < 0)
                 say(m, "final stats: %s", err.message);
         m->rs.stats_ns = quilt_now_ns();
-        m->rs.oom_killed = m->rs.exit_signal == SIGKILL && m->rs.stats.oom_kill_count > 0;
+        /* Like Docker's OOMKilled: the OOM killer ended a process of the
+         * container (v1 picks one victim, often not the init, which then
+         * exits 137 by itself). */
+        m->rs.oom_killed = m->rs.stats.oom_kill_count > 0;
         save_state(m);
         notify(m, "exited %d %d %lld %d", m->rs.exit_code, m->rs.exit_signal,
                (long long)m->rs.finished_ns, m->rs.oom_killed ? 1 : 0);
