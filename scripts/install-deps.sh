@@ -8,6 +8,7 @@ packages=(
   busybox-static iproute2 util-linux procps
   python3 python3-grpcio python3-protobuf python3-pytest
   protobuf-compiler protobuf-compiler-grpc
+  qemu-system-x86 cpio kmod
 )
 missing=()
 for p in "${packages[@]}"; do
