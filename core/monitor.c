@@ -406,7 +406,11 @@ static int start_container(struct monitor *m)
                 return -1;
         }
         if (pid == 0) {
+                const int monitor_fds[] = { sync_w, err_r, m->pumps[0].fd, m->pumps[1].fd,
+                                            m->control_fd, m->signal_fd, m->log_fd };
                 struct quilt_child_setup setup = {
+                        .close_fds = monitor_fds,
+                        .n_close_fds = ELEMENTSOF(monitor_fds),
                         .chain = m->chain,
                         .container = &m->c,
                         .stdin_fd = devnull,
@@ -436,6 +440,7 @@ static int start_container(struct monitor *m)
         if (quilt_plugin_chain_run(m->chain, QUILT_STAGE_POST_START, &m->c, &err) < 0) {
                 quilt_closep(&sync_w);          /* EOF: the child gives up */
                 sync_w = -1;
+                kill(m->child, SIGKILL);
                 wait_child(m);
                 set_failed(m, err.message);
                 return -1;
@@ -444,6 +449,7 @@ static int start_container(struct monitor *m)
         if (m->pending_signal) {
                 quilt_closep(&sync_w);
                 sync_w = -1;
+                kill(m->child, SIGKILL);
                 wait_child(m);
                 set_failed(m, "stopped before the command started");
                 return -1;

@@ -20,6 +20,11 @@ struct quilt_child_setup {
         int stderr_fd;
         int sync_fd;                            /* read: 'g' = go on, EOF = abort */
         int error_fd;                           /* write, CLOEXEC: EOF at exec = success */
+        /* The monitor's own fds the child inherited: closed first thing,
+         * or the child would hold the sync pipe's write end itself and
+         * never see the EOF that tells it to give up. */
+        const int *close_fds;
+        size_t n_close_fds;
 };
 
 /* Sent over error_fd when the child cannot reach exec. */

@@ -73,6 +73,10 @@ _Noreturn void quilt_monitor_child(const struct quilt_child_setup *s)
         struct quilt_error err = { 0 };
         struct quilt_container *c = s->container;
 
+        for (size_t i = 0; i < s->n_close_fds; i++)
+                if (s->close_fds[i] >= 0)
+                        close(s->close_fds[i]);
+
         /* The monitor blocks SIGCHLD for its signalfd; the command must
          * start with a clean mask. */
         sigset_t none;

@@ -119,3 +119,16 @@ def test_rm_running_needs_force(q):
     assert r.rc == 1 and "NOT_FOUND" in r.err, r
     assert qi.poll(lambda: not qi.pid_alive(st["pid"]), 5), \
         "container init still alive after rm -f:\n" + qi.describe_pids([st["pid"]])
+
+
+def test_force_rm_right_after_create(q):
+    # The stop reaches the monitor while it is still preparing (extracting,
+    # cloning, or holding the child at its sync point): every moment must
+    # end the container promptly, never hang until a deadline.
+    for delay in (0, 0.005, 0.02, 0.05, 0.1, 0.2):
+        cid = q.create(["sleep", "100"])
+        if delay:
+            time.sleep(delay)
+        r = q.cli("rm", cid, "-f", timeout=20)
+        assert r.rc == 0, "rm -f after %.3f s: %r" % (delay, r)
+        assert r.elapsed < 8, "rm -f after %.3f s took %.1f s (a hang, not a slow machine)" % (delay, r.elapsed)
