@@ -202,4 +202,29 @@ int cgroup_plugin_stats(void *state, struct quilt_container *c, struct quilt_sta
 int cgroup_plugin_update(void *state, struct quilt_container *c,
                          const struct quilt_resources *resources, struct quilt_error *err);
 
+/* The descriptor of one module: the three differ only in name, text and
+ * the backend their init forces (NULL: probe). */
+#define CGROUP_PLUGIN_MODULE(module_name, text, backend)                               \
+        static int module_init(const struct quilt_host *host,                           \
+                               const struct quilt_config_section *section,             \
+                               void **ret_state, struct quilt_error *err)              \
+        {                                                                               \
+                return cgroup_plugin_init(host, section, module_name, backend, ret_state, err); \
+        }                                                                               \
+        QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {               \
+                .abi_version = QUILT_PLUGIN_ABI_VERSION,                                \
+                .struct_size = sizeof(struct quilt_plugin),                             \
+                .name = module_name,                                                    \
+                .description = text,                                                    \
+                .init = module_init,                                                    \
+                .fini = cgroup_plugin_fini,                                             \
+                .pre_clone = cgroup_plugin_pre_clone,                                   \
+                .post_start = cgroup_plugin_post_start,                                 \
+                .cleanup = cgroup_plugin_cleanup,                                       \
+                .daemon_start = cgroup_plugin_daemon_start,                             \
+                .kill = cgroup_plugin_kill,                                             \
+                .stats = cgroup_plugin_stats,                                           \
+                .update = cgroup_plugin_update,                                         \
+        }
+
 #endif
