@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -717,6 +718,15 @@ int main(int argc, char **argv)
         m.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         /* Orphans of a container without a pid namespace come back to us. */
         prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+        /* A mount namespace of the monitor's own (slave: host mounts still
+         * propagate in, ours never out): whatever a plugin mounts for the
+         * container — an overlay root, say — is invisible on the host and
+         * goes away with the container's last process, also when quiltd
+         * dies.  Cleanup runs on the host side and needs none. */
+        if (!m.cleanup_only &&
+            (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0))
+                say(&m, "private mount namespace: %s (mounts will show on the host)", strerror(errno));
 
         if (quilt_run_state_read(m.dir, &m.rs) < 0)
                 m.rs = (struct quilt_run_state){ .state = QUILT_STATE_PENDING,

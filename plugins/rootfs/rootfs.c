@@ -9,6 +9,16 @@
  *                             or chroot (weaker: root can escape a chroot)
  *   readonly = false          remount the root read-only after the switch
  *                             (needs a mount namespace in both modes)
+ *   store = auto              overlay: unpack the image once into the image
+ *                             store and mount an overlay (a per-container
+ *                             upper and work dir over it) on the root;
+ *                             extract: unpack it into the container's root
+ *                             each time (no store); auto (default): overlay
+ *                             when the kernel has it and a test mount works
+ *                             (decided at init, logged at info)
+ *   image_store = PATH        the store (absolute); default STATE_DIR/images,
+ *                             STATE_DIR being the parent of the container
+ *                             dir's parent (STATE_DIR/containers/ID)
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -20,8 +30,10 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 
+#include "image_store.h"
 #include "rootfs.h"
 #include "rootfs_mounts.h"
+#include "rootfs_overlay.h"
 #include "tar_extract.h"
 
 enum rootfs_mode {
@@ -29,24 +41,38 @@ enum rootfs_mode {
         ROOTFS_CHROOT,
 };
 
+enum rootfs_store {
+        ROOTFS_STORE_AUTO,
+        ROOTFS_STORE_OVERLAY,
+        ROOTFS_STORE_EXTRACT,
+};
+
 struct rootfs_config {
         int mode;                       /* enum rootfs_mode, a CHOICE index */
         bool readonly;
+        int store;                      /* enum rootfs_store, a CHOICE index */
+        const char *image_store;        /* NULL: derived from the container dir */
 };
 
 struct rootfs_state {
         const struct quilt_host *host;
         struct rootfs_config cfg;
+        bool overlay;                   /* the store mode in effect: overlay, else extract */
         char *root;                     /* c->rootfs made canonical by pre_clone, for in_child */
 };
 
 static const char *const mode_choices[] = { "pivot_root", "chroot", NULL };
+static const char *const store_choices[] = { "auto", "overlay", "extract", NULL };
 
 static const struct quilt_config_key config_keys[] = {
         { "mode", QUILT_CONFIG_CHOICE, offsetof(struct rootfs_config, mode), mode_choices },
         { "readonly", QUILT_CONFIG_BOOL, offsetof(struct rootfs_config, readonly), NULL },
+        { "store", QUILT_CONFIG_CHOICE, offsetof(struct rootfs_config, store), store_choices },
+        { "image_store", QUILT_CONFIG_STRING, offsetof(struct rootfs_config, image_store), NULL },
         { NULL, 0, 0, NULL },
 };
+
+static void decide_store(struct rootfs_state *s, const struct quilt_config_section *section);
 
 static int rootfs_init(const struct quilt_host *host, const struct quilt_config_section *section,
                        void **ret_state, struct quilt_error *err)
@@ -66,8 +92,55 @@ static int rootfs_init(const struct quilt_host *host, const struct quilt_config_
                 if (r < 0)
                         return r;
         }
+        if (s->cfg.image_store && s->cfg.image_store[0] != '/')
+                return quilt_error_set(err, -EINVAL, "%s:%d: [%s] image_store must be absolute: %s",
+                                       section && section->file ? section->file : "(config)",
+                                       section ? section->line : 0,
+                                       section && section->name ? section->name : "rootfs",
+                                       s->cfg.image_store);
+        decide_store(s, section);
         *ret_state = TAKE_PTR(s);
         return 0;
+}
+
+#define log_info(s, ...)                                                               \
+        do {                                                                           \
+                if (QUILT_HOST_HAS((s)->host, log))                                   \
+                        (s)->host->log(QUILT_LOG_INFO, ROOTFS_PLUGIN_NAME, __VA_ARGS__); \
+        } while (0)
+#define log_warning(s, ...)                                                            \
+        do {                                                                           \
+                if (QUILT_HOST_HAS((s)->host, log))                                   \
+                        (s)->host->log(QUILT_LOG_WARNING, ROOTFS_PLUGIN_NAME, __VA_ARGS__); \
+        } while (0)
+
+/* Which store mode applies, and why: what quiltd --check-config shows.
+ * auto probes with a test mount below the image store when it is
+ * configured and exists, else below /tmp. */
+static void decide_store(struct rootfs_state *s, const struct quilt_config_section *section)
+{
+        const char *name = section && section->name ? section->name : ROOTFS_PLUGIN_NAME;
+        char why[512];
+        switch (s->cfg.store) {
+        case ROOTFS_STORE_EXTRACT:
+                s->overlay = false;
+                log_info(s, "[%s] store = extract (configured): the image is unpacked for each "
+                            "container", name);
+                return;
+        case ROOTFS_STORE_OVERLAY:
+                s->overlay = true;
+                log_info(s, "[%s] store = overlay (configured)", name);
+                return;
+        default:
+                break;
+        }
+        const char *dir = "/tmp";
+        struct stat st;
+        if (s->cfg.image_store && stat(s->cfg.image_store, &st) == 0 && S_ISDIR(st.st_mode))
+                dir = s->cfg.image_store;
+        s->overlay = rootfs_overlay_usable(dir, why, sizeof(why));
+        log_info(s, "[%s] store = auto picked %s: %s", name, s->overlay ? "overlay" : "extract",
+                 why);
 }
 
 static void rootfs_fini(void *state)
@@ -101,16 +174,120 @@ static int make_rootfs_dir(const char *path, struct quilt_error *err)
         return 0;
 }
 
-static int rootfs_prepare_rootfs(void *state, struct quilt_container *c, struct quilt_error *err)
+static int prepare_extract(struct rootfs_state *s, struct quilt_container *c,
+                           struct quilt_error *err)
 {
-        struct rootfs_state *s = state;
-        if (!c->rootfs || c->rootfs[0] == '\0')
-                return quilt_error_set(err, -EINVAL, "no rootfs path");
         int r = make_rootfs_dir(c->rootfs, err);
         if (r < 0)
                 return r;
         /* On failure the partial tree stays: cleanup removes it. */
         return quilt_rootfs_extract_with_host(c->image, c->rootfs, s->host, err);
+}
+
+/* c->dir/NAME, or NULL when out of memory. */
+static char *container_path(const struct quilt_container *c, const char *name)
+{
+        char *p = NULL;
+        return asprintf(&p, "%s/%s", c->dir, name) < 0 ? NULL : p;
+}
+
+/* c->dir/image-digest = "sha256:HEX\n", replaced atomically: the daemon
+ * counts the containers that use an image from it. */
+static int write_image_digest(const struct quilt_container *c, const char *hex,
+                              struct quilt_error *err)
+{
+        _cleanup_free_ char *path = container_path(c, "image-digest");
+        _cleanup_free_ char *tmp = container_path(c, ".image-digest.tmp");
+        if (!path || !tmp)
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                                      0644);
+        if (fd < 0)
+                return quilt_error_set(err, -errno, "creating %s: %m", tmp);
+        if (dprintf(fd, "sha256:%s\n", hex) < 0 || rename(tmp, path) < 0) {
+                int r = quilt_error_set(err, -errno, "writing %s: %m", path);
+                (void)unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+static char *store_path(const struct rootfs_state *s, const struct quilt_container *c)
+{
+        if (s->cfg.image_store)
+                return strdup(s->cfg.image_store);
+        return image_store_default_path(c->dir);
+}
+
+static int make_private_dir(const char *path, struct quilt_error *err)
+{
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return quilt_error_set(err, -errno, "mkdir %s: %m", path);
+        return 0;
+}
+
+/* The image from the store (unpacked there once), an overlay on c->rootfs
+ * with upper and work dirs in c->dir.  Mounted here in the monitor, on the
+ * host's mount namespace: the container's namespace gets a copy at clone,
+ * before the ns plugin mounts /proc and /dev under it. */
+static int prepare_overlay(struct rootfs_state *s, struct quilt_container *c,
+                           struct quilt_error *err)
+{
+        if (!c->dir || c->dir[0] == '\0')
+                return quilt_error_set(err, -EINVAL, "no container directory");
+        _cleanup_free_ char *store = store_path(s, c);
+        if (!store)
+                return quilt_error_set(err, -errno, "no image store for %s: %m", c->dir);
+        _cleanup_free_ char *store_abs = NULL;
+        if (store[0] != '/') {
+                /* A relative state dir: make it absolute for the mount options. */
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+                if (!cwd || asprintf(&store_abs, "%s/%s", cwd, store) < 0)
+                        return quilt_error_set(err, -ENOMEM, "out of memory");
+                free(store);
+                store = TAKE_PTR(store_abs);
+        }
+        struct image_store_entry e = { 0 };
+        int r = image_store_get(store, c->image, s->host, &e, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *lower = realpath(e.rootfs, NULL);
+        char hex[QUILT_SHA256_HEX_SIZE];
+        memcpy(hex, e.hex, sizeof(hex));
+        bool unpacked = e.unpacked;
+        image_store_entry_clear(&e);
+        if (!lower)
+                return quilt_error_set(err, -errno, "%s/sha256/%s/rootfs: %m", store, hex);
+
+        r = write_image_digest(c, hex, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ char *upper = container_path(c, "upper");
+        _cleanup_free_ char *work = container_path(c, "work");
+        if (!upper || !work)
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+        if ((r = make_private_dir(upper, err)) < 0 || (r = make_private_dir(work, err)) < 0 ||
+            (r = make_rootfs_dir(c->rootfs, err)) < 0)
+                return r;
+        r = rootfs_overlay_mount(lower, upper, work, c->rootfs, err);
+        if (r < 0)
+                return r;
+        if (QUILT_HOST_HAS(s->host, log))
+                s->host->log(QUILT_LOG_DEBUG, ROOTFS_PLUGIN_NAME,
+                             "%s: overlay over sha256:%s (%s)", c->id ? c->id : "?", hex,
+                             unpacked ? "unpacked now" : "cached");
+        return 0;
+}
+
+static int rootfs_prepare_rootfs(void *state, struct quilt_container *c, struct quilt_error *err)
+{
+        struct rootfs_state *s = state;
+        if (!c->rootfs || c->rootfs[0] == '\0')
+                return quilt_error_set(err, -EINVAL, "no rootfs path");
+        if (!s->overlay)
+                return prepare_extract(s, c, err);
+        return prepare_overlay(s, c, err);
 }
 
 static int rootfs_pre_clone(void *state, struct quilt_container *c, struct quilt_error *err)
@@ -270,18 +447,35 @@ static int rootfs_cleanup(void *state, struct quilt_container *c, struct quilt_e
         struct rootfs_state *s = state;
         if (!c->rootfs || c->rootfs[0] == '\0')
                 return 0;
-        /* Normally nothing is mounted here: the container's mounts live in
-         * its own namespace.  Be defensive all the same, since remove_tree
-         * refuses to cross a mount point. */
+        /* Whatever mode prepared it (the config may have changed since):
+         * an overlay root is a mount of its own on c->rootfs; an extracted
+         * one is not (EINVAL, ignored). */
+        rootfs_overlay_umount(c->rootfs, s->host);
+        /* Nothing else should be mounted here: the container's mounts live
+         * in its own namespace.  Be defensive all the same, since
+         * remove_tree refuses to cross a mount point. */
         rootfs_umount_below(c->rootfs, s->host);
-        return s->host->remove_tree(c->rootfs, err);
+        int r = s->host->remove_tree(c->rootfs, err);
+        if (r < 0 || !c->dir || c->dir[0] == '\0')
+                return r;
+        static const char *const overlay_dirs[] = { "upper", "work" };
+        for (size_t i = 0; i < ELEMENTSOF(overlay_dirs); i++) {
+                _cleanup_free_ char *p = container_path(c, overlay_dirs[i]);
+                if (!p)
+                        return quilt_error_set(err, -ENOMEM, "out of memory");
+                r = s->host->remove_tree(p, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
         .abi_version = QUILT_PLUGIN_ABI_VERSION,
         .struct_size = sizeof(struct quilt_plugin),
         .name = ROOTFS_PLUGIN_NAME,
-        .description = "root tree from an image tarball; pivot_root or chroot into it",
+        .description = "root tree from an image tarball (an overlay over the image store, or "
+                       "extracted); pivot_root or chroot into it",
         .init = rootfs_init,
         .fini = rootfs_fini,
         .prepare_rootfs = rootfs_prepare_rootfs,

@@ -320,11 +320,24 @@ int quilt_rootfs_extract_with_host(const char *image, const char *dest,
         _cleanup_close_ int image_fd = open(image, O_RDONLY | O_NOCTTY | O_CLOEXEC);
         if (image_fd < 0)
                 return quilt_error_set(err, -errno, "extracting %s: %m", image);
+        return quilt_rootfs_extract_fd(image, image_fd, dest, host, err);
+}
+
+int quilt_rootfs_extract_fd(const char *image, int image_fd, const char *dest,
+                            const struct quilt_host *host, struct quilt_error *err)
+{
+        if (!image || image[0] == '\0')
+                image = "(image)";
+        if (!dest || dest[0] == '\0')
+                return quilt_error_set(err, -EINVAL, "extracting %s: no destination", image);
         struct stat st;
         if (fstat(image_fd, &st) < 0)
                 return quilt_error_set(err, -errno, "extracting %s: %m", image);
         if (!S_ISREG(st.st_mode))
                 return quilt_error_set(err, -EINVAL, "extracting %s: not a regular file", image);
+        /* The caller may have read the file already (to hash it). */
+        if (lseek(image_fd, 0, SEEK_SET) < 0)
+                return quilt_error_set(err, -errno, "extracting %s: seek: %m", image);
 
         _cleanup_close_ int root_fd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (root_fd < 0)

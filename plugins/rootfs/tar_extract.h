@@ -20,4 +20,11 @@ int quilt_rootfs_extract(const char *image, const char *dest, struct quilt_error
 int quilt_rootfs_extract_with_host(const char *image, const char *dest,
                                    const struct quilt_host *host, struct quilt_error *err);
 
+/* The same from an open file: `image_fd` (read from offset 0 whatever its
+ * position; not closed) is extracted, `image` only names it in messages.
+ * Extracting the very fd that was hashed keeps the content and its digest
+ * together even if the path is replaced in between. */
+int quilt_rootfs_extract_fd(const char *image, int image_fd, const char *dest,
+                            const struct quilt_host *host, struct quilt_error *err);
+
 #endif

@@ -125,8 +125,11 @@ def test_symlinks_pointing_outside_are_kept_not_followed(q, env):
     assert st["state"] == "EXITED", "%s%s" % (st, q.ctx())
     out, _ = q.logs(cid)
     assert out.splitlines()[0] == t.dir and out.splitlines()[1] == "0", out
-    root = os.path.join(q.container_dir(cid), "rootfs")
-    assert os.readlink(os.path.join(root, "hostdir")) == t.dir
+    # extract mode leaves the tree in the container dir; overlay mode keeps
+    # it in the image store (readlink inside the container checked it)
+    link = os.path.join(q.container_dir(cid), "rootfs", "hostdir")
+    if os.path.lexists(link):
+        assert os.readlink(link) == t.dir
     q.ok("rm", cid)
     t.check_untouched()
     os.unlink(image)

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* The content-addressed image store (issue 4, first slice: rootfs
+ * tarballs).  An image is unpacked once, keyed by the sha256 of its file:
+ *
+ *   STORE/sha256/HEX/rootfs     the unpacked tree (never written by a
+ *                               container: overlay mounts it as a lower dir)
+ *   STORE/sha256/HEX/meta       key=value: digest, source, size,
+ *                               unpacked_bytes, created
+ *   STORE/sha256/HEX.lock       flock'ed while the entry is looked up or made
+ *   STORE/sha256/HEX.tmp-XXXXXX an unpack in progress, renamed to HEX when
+ *                               complete (removed on failure, and by the next
+ *                               holder of the lock after a crash)
+ *
+ * STORE defaults to STATE_DIR/images, STATE_DIR being the parent of the
+ * containers/ directory a container's dir lives in. */
+#ifndef QUILT_IMAGE_STORE_H
+#define QUILT_IMAGE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "quilt/plugin.h"
+#include "sha256.h"
+
+struct image_store_entry {
+        char hex[QUILT_SHA256_HEX_SIZE];        /* the tarball's sha256 */
+        char *dir;                              /* STORE/sha256/HEX */
+        char *rootfs;                           /* STORE/sha256/HEX/rootfs */
+        uint64_t size;                          /* of the tarball */
+        bool unpacked;                          /* this call unpacked it (a miss) */
+};
+
+/* STATE_DIR/images for a container dir STATE_DIR/containers/ID, or NULL
+ * (errno set) when `container_dir` has no grandparent. */
+char *image_store_default_path(const char *container_dir);
+
+/* Find the image `tarball` in `store`, unpacking it first when it is not
+ * there yet.  `store` (absolute) and STORE/sha256 are created (0700) as
+ * needed.  Safe against concurrent callers in other processes: exactly
+ * one of them unpacks, the others wait on the lock and find the entry.  A
+ * failed unpack leaves no entry and no temporary directory.  Needs
+ * host->remove_tree; host->log is optional.  Returns 0 or a negative
+ * errno with `err` filled; *ret is filled on success only. */
+int image_store_get(const char *store, const char *tarball, const struct quilt_host *host,
+                    struct image_store_entry *ret, struct quilt_error *err);
+
+/* Free what image_store_get allocated; fine on a zeroed entry, idempotent. */
+void image_store_entry_clear(struct image_store_entry *e);
+
+#endif
