@@ -647,7 +647,13 @@ static int setup(struct monitor *m, struct quilt_error *err)
                 return quilt_error_set(err, -ENOENT, "profile '%s' is not configured", m->profile);
         if ((r = load_spec(m, err)) < 0)
                 return r;
-        return quilt_plugin_chain_load(m->cfg, profile, quilt_host_table(), &m->chain, err);
+        /* quiltd already logged what the plugins' init has to say (which
+         * backend "auto" picked, say) at its start: once, not per container. */
+        quilt_host_set_log_level(m->cfg->log_level < QUILT_LOG_WARNING ? m->cfg->log_level
+                                                                       : QUILT_LOG_WARNING);
+        r = quilt_plugin_chain_load(m->cfg, profile, quilt_host_table(), &m->chain, err);
+        quilt_host_set_log_level(m->cfg->log_level);
+        return r;
 }
 
 static void free_monitor(struct monitor *m)

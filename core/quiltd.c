@@ -193,7 +193,12 @@ static int load_daemon_chain(struct quilt_config *cfg, struct quilt_plugin_chain
                                 entries[n++] = *e;
                 }
         struct quilt_profile all = { .name = "(daemon)", .n_entries = n, .entries = entries };
-        return quilt_plugin_chain_load(cfg, &all, quilt_host_table(), ret, err);
+        /* The same plugins were just loaded to validate the chains: their
+         * init has said its piece already. */
+        quilt_host_set_log_level(cfg->log_level < QUILT_LOG_WARNING ? cfg->log_level : QUILT_LOG_WARNING);
+        int r = quilt_plugin_chain_load(cfg, &all, quilt_host_table(), ret, err);
+        quilt_host_set_log_level(cfg->log_level);
+        return r;
 }
 
 static int read_self_exe(char **ret)
