@@ -738,7 +738,7 @@ class Bench:
         L.append("")
         labels = [
             ("cli_to_created", "quilt-cli start → CreateContainer reaches the manager (`created`)"),
-            ("created_to_started", "`created` → `started`: state dir, monitor spawn, extract image, clone, in_child set-up, exec"),
+            ("created_to_started", "`created` → `started`: state dir, monitor spawn, image (overlay over the store, or extract), clone, in_child set-up, exec"),
             ("created_to_extract", "&nbsp;&nbsp;↳ `created` → first rootfs entry written (state dir, monitor spawn, plugin load)"),
             ("extract", "&nbsp;&nbsp;↳ first → last rootfs entry (extraction by the rootfs plugin)"),
             ("extract_to_started", "&nbsp;&nbsp;↳ last rootfs entry → `started` (pre_clone, clone, in_child: mounts, pivot_root; exec)"),
@@ -866,9 +866,9 @@ class Bench:
                 keys = ", ".join(r.key for r in self.runtimes if r.note == rt.note)
                 L.append("- %s: %s. `--cgroup-manager` does not help: crun 1.8 makes that check "
                          "before it looks at the manager. The host is not changed." % (keys, rt.note))
-        L.append("- `crun --cgroup-manager=disabled` creates no cgroups, like Quilt today (no cgroup "
-                 "plugin yet); `crun-cgroupfs` and runc (which has no switch to turn cgroups off) "
-                 "create and remove a cgroup in every v1 hierarchy per container.")
+        L.append("- `crun --cgroup-manager=disabled` creates no cgroups, like Quilt's default chain "
+                 "(conf/quiltd.ini has no cgroup plugin); `crun-cgroupfs` and runc (which has no switch "
+                 "to turn cgroups off) create and remove a cgroup in every v1 hierarchy per container.")
         L.append("- crun/runc state lives in `--root` directories under the temporary directory; "
                  "every timed command is a fresh process started with `subprocess.run` from the same "
                  "Python harness, rounds interleave the runtimes in rotating order.")
