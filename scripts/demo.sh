@@ -46,6 +46,6 @@ echo "quiltd is running (pid $(cat "$pidfile"), socket $socket, log /run/quilt/q
 echo
 echo "\$ quilt-cli run --rm --image $image --hostname demo -- /bin/sh -c '...'"
 "${cli[@]}" run --rm --image "$image" --hostname demo -- /bin/sh -c \
-  'echo "hello from $(hostname): I am pid $$"; echo "my root: $(ls /)"; echo "network interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1)"'
+  'echo "hello from $(hostname): I am pid $$"; echo my root: $(ls /); echo network interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1)'
 echo
 echo "Try: ${cli[*]} ps    |    stop the daemon: scripts/demo.sh stop"
