@@ -117,5 +117,8 @@ int quilt_cmd_stop(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_rm(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_stats(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_update(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_images(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_import(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_rmi(const struct quilt_cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -137,12 +137,16 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
 }
 
 /* The daemon needs an absolute path; a relative one means "from where
- * quilt-cli was run", which the daemon cannot know. */
+ * quilt-cli was run", which the daemon cannot know.  A name that is no
+ * file here (and does not start with "./") goes as it is: a stored
+ * image's digest or tag. */
 static char *absolute_image(const char *image)
 {
         char *cwd, *abs = NULL;
 
         if (image[0] == '/')
+                return strdup(image);
+        if (strncmp(image, "./", 2) != 0 && strncmp(image, "../", 3) != 0 && access(image, F_OK) < 0)
                 return strdup(image);
         while (image[0] == '.' && image[1] == '/') {
                 image += 2;

@@ -13,7 +13,7 @@
 
 #define DEFAULT_SOCKET "/run/quilt/quiltd.sock"
 
-#define CREATE_USAGE "--image PATH [--name N] [-e K[=V]]... [--hostname H] [--workdir D] [--profile P] " \
+#define CREATE_USAGE "--image (PATH|DIGEST|TAG) [--name N] [-e K[=V]]... [--hostname H] [--workdir D] [--profile P] " \
                      QUILT_CLI_RESOURCE_USAGE " (--command \"STRING\" | -- ARGV...)"
 
 static const struct quilt_cli_command commands[] = {
@@ -35,6 +35,12 @@ static const struct quilt_cli_command commands[] = {
           "Show a container's memory, CPU and pids usage." },
         { "update", quilt_cmd_update, "ID " QUILT_CLI_RESOURCE_USAGE,
           "Change the resource limits of a running container; at least one option." },
+        { "images", quilt_cmd_images, "[--json]",
+          "List the stored images." },
+        { "import", quilt_cmd_import, "PATH [--tag T]",
+          "Unpack a rootfs tarball into the image store; print its digest." },
+        { "rmi", quilt_cmd_rmi, "REF...",
+          "Remove stored images (digest, unique prefix or tag) no container uses." },
 };
 
 static void print_help(FILE *f)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "container.h"
+#include "images.h"
 #include "manager.h"
 #include "monitor_protocol.h"
 #include "state_file.h"
@@ -309,15 +310,14 @@ static int validate_request(struct quilt_manager *m, const Quilt__V1__CreateCont
                                         "command: the program (command[0]) must not be empty");
         if (!req->image[0])
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
-                                        "image: must name a rootfs tarball by its absolute path");
-        if (req->image[0] != '/')
-                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
-                                        "image: '%s' is not an absolute path", req->image);
+                                        "image: must name a rootfs tarball by its absolute path, "
+                                        "or a stored image by digest or tag");
+        /* Anything but a path names a stored image: the caller resolves it. */
         struct stat sb;
-        if (stat(req->image, &sb) < 0)
+        if (req->image[0] == '/' && stat(req->image, &sb) < 0)
                 return quilt_status_set(st, errno == ENOENT ? QUILT_NOT_FOUND : QUILT_INVALID_ARGUMENT,
                                         "image: %s: %s", req->image, strerror(errno));
-        if (!S_ISREG(sb.st_mode))
+        if (req->image[0] == '/' && !S_ISREG(sb.st_mode))
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
                                         "image: %s is not a regular file (a rootfs tarball)", req->image);
         for (size_t i = 0; i < req->n_environment; i++) {
@@ -458,11 +458,40 @@ fail:
         return NULL;
 }
 
+static int create(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
+                  char **ret_id, struct quilt_status *st, bool *images_locked);
+
+/* A stored image (digest, prefix or tag) is resolved to "sha256:HEX",
+ * which the record, the spec and so the rootfs plugin get: a tag may move
+ * later, the container keeps its image.  The images lock is held from
+ * the resolution until the container is registered, so RemoveImage
+ * counts it. */
 int quilt_manager_create(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
                          char **ret_id, struct quilt_status *st)
 {
         if (validate_request(m, req, st) < 0)
                 return -1;
+        if (req->image[0] == '/') {
+                bool locked = false;
+                return create(m, req, ret_id, st, &locked);
+        }
+        quilt_images_read_lock();
+        bool locked = true;
+        char digest[QUILT_IMAGE_DIGEST_SIZE];
+        int r = quilt_images_resolve(m, req->image, digest, st);
+        if (r == 0) {
+                Quilt__V1__CreateContainerRequest resolved = *req;
+                resolved.image = digest;
+                r = create(m, &resolved, ret_id, st, &locked);
+        }
+        if (locked)
+                quilt_images_unlock();
+        return r;
+}
+
+static int create(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
+                  char **ret_id, struct quilt_status *st, bool *images_locked)
+{
         struct quilt_container_record *c = record_new(m, req);
         if (!c)
                 return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
@@ -485,6 +514,10 @@ int quilt_manager_create(struct quilt_manager *m, const Quilt__V1__CreateContain
         *tail = c;
         c->refs++;                      /* ours, until the monitor runs */
         pthread_mutex_unlock(&m->lock);
+        if (*images_locked) {
+                quilt_images_unlock();  /* registered: RemoveImage sees it now */
+                *images_locked = false;
+        }
 
         struct quilt_error err = { 0 };
         int r = prepare_dir(c, req, &err);

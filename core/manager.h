@@ -51,6 +51,20 @@ int quilt_manager_stats(struct quilt_manager *m, const char *ref,
 int quilt_manager_update(struct quilt_manager *m, const char *ref, const Quilt__V1__Resources *res,
                          Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st);
 
+/* Images (images.c): the store STATE_DIR/images, tags in
+ * STATE_DIR/images/tags.  Import unpacks `path` through the quilt-image
+ * helper and (re)points `tag` at it; Remove takes a digest, a unique
+ * prefix (>= 12 hex) or a tag and refuses (FAILED_PRECONDITION) while a
+ * container uses the image.  *ret_digest malloc'd. */
+int quilt_manager_import_image(struct quilt_manager *m, const char *path, const char *tag,
+                               Quilt__V1__ImportImageResponse **ret, struct quilt_status *st);
+int quilt_manager_list_images(struct quilt_manager *m, Quilt__V1__ListImagesResponse **ret,
+                              struct quilt_status *st);
+int quilt_manager_remove_image(struct quilt_manager *m, const char *ref, char **ret_digest,
+                               struct quilt_status *st);
+void quilt_import_image_response_free(Quilt__V1__ImportImageResponse *r);
+void quilt_list_images_response_free(Quilt__V1__ListImagesResponse *r);
+
 void quilt_status_response_free(Quilt__V1__ContainerStatusResponse *r);
 void quilt_stats_response_free(Quilt__V1__ContainerStatsResponse *r);
 void quilt_list_response_free(Quilt__V1__ListContainersResponse *r);

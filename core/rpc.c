@@ -185,6 +185,58 @@ static int rpc_update(struct quilt_call *call, struct quilt_manager *m,
         return r < 0 ? send_failed(r, st) : 0;
 }
 
+static void import_response_freep(Quilt__V1__ImportImageResponse **p)
+{
+        if (*p)
+                quilt_import_image_response_free(*p);
+}
+
+static void list_images_freep(Quilt__V1__ListImagesResponse **p)
+{
+        if (*p)
+                quilt_list_images_response_free(*p);
+}
+
+static int rpc_import_image(struct quilt_call *call, struct quilt_manager *m,
+                            const ProtobufCMessage *msg, struct quilt_status *st)
+{
+        const Quilt__V1__ImportImageRequest *req = (const void *)msg;
+        _cleanup_(import_response_freep) Quilt__V1__ImportImageResponse *resp = NULL;
+
+        if (quilt_manager_import_image(m, req->path, req->tag, &resp, st) < 0)
+                return -1;
+
+        int r = quilt_call_send(call, &resp->base);
+        return r < 0 ? send_failed(r, st) : 0;
+}
+
+static int rpc_list_images(struct quilt_call *call, struct quilt_manager *m,
+                           const ProtobufCMessage *msg, struct quilt_status *st)
+{
+        _cleanup_(list_images_freep) Quilt__V1__ListImagesResponse *resp = NULL;
+
+        if (quilt_manager_list_images(m, &resp, st) < 0)
+                return -1;
+
+        int r = quilt_call_send(call, &resp->base);
+        return r < 0 ? send_failed(r, st) : 0;
+}
+
+static int rpc_remove_image(struct quilt_call *call, struct quilt_manager *m,
+                            const ProtobufCMessage *msg, struct quilt_status *st)
+{
+        const Quilt__V1__RemoveImageRequest *req = (const void *)msg;
+        _cleanup_free_ char *digest = NULL;
+
+        if (quilt_manager_remove_image(m, req->image, &digest, st) < 0)
+                return -1;
+
+        Quilt__V1__RemoveImageResponse resp = QUILT__V1__REMOVE_IMAGE_RESPONSE__INIT;
+        resp.digest = digest;
+        int r = quilt_call_send(call, &resp.base);
+        return r < 0 ? send_failed(r, st) : 0;
+}
+
 const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT] = {
         [QUILT_METHOD_CREATE_CONTAINER] = rpc_create,
         [QUILT_METHOD_GET_CONTAINER_STATUS] = rpc_status,
@@ -194,4 +246,7 @@ const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT] = {
         [QUILT_METHOD_LIST_CONTAINERS] = rpc_list,
         [QUILT_METHOD_GET_CONTAINER_STATS] = rpc_stats,
         [QUILT_METHOD_UPDATE_CONTAINER_RESOURCES] = rpc_update,
+        [QUILT_METHOD_IMPORT_IMAGE] = rpc_import_image,
+        [QUILT_METHOD_LIST_IMAGES] = rpc_list_images,
+        [QUILT_METHOD_REMOVE_IMAGE] = rpc_remove_image,
 };

@@ -29,6 +29,12 @@ const struct quilt_method quilt_methods[QUILT_METHOD_COUNT] = {
         [QUILT_METHOD_UPDATE_CONTAINER_RESOURCES] =
                 METHOD("UpdateContainerResources", false, update_container_resources_request,
                        update_container_resources_response),
+        [QUILT_METHOD_IMPORT_IMAGE] =
+                METHOD("ImportImage", false, import_image_request, import_image_response),
+        [QUILT_METHOD_LIST_IMAGES] =
+                METHOD("ListImages", false, list_images_request, list_images_response),
+        [QUILT_METHOD_REMOVE_IMAGE] =
+                METHOD("RemoveImage", false, remove_image_request, remove_image_response),
 };
 
 int quilt_method_lookup(const char *path, size_t len)

@@ -267,6 +267,59 @@ int image_store_get(const char *store, const char *tarball, const struct quilt_h
         return 0;                               /* the lock goes with lock_fd */
 }
 
+bool image_store_hex_is_valid(const char *s)
+{
+        size_t n = 0;
+        for (; s[n]; n++)
+                if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+                        return false;
+        return n == QUILT_SHA256_HEX_SIZE - 1;
+}
+
+int image_store_find(const char *store, const char *hex, const struct quilt_host *host,
+                     struct image_store_entry *ret, struct quilt_error *err)
+{
+        (void)host;
+        if (!store || store[0] != '/')
+                return quilt_error_set(err, -EINVAL, "image store path '%s' is not absolute",
+                                       store ? store : "");
+        if (!hex || !image_store_hex_is_valid(hex))
+                return quilt_error_set(err, -EINVAL, "'%s' is not a sha256 digest", hex ? hex : "");
+        _cleanup_free_ char *lock = NULL;
+        if (asprintf(&lock, "%s/sha256/%s.lock", store, hex) < 0)
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+        /* No lock file: the image was never in this store. */
+        _cleanup_close_ int lock_fd = open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (lock_fd < 0 && errno == ENOENT)
+                return quilt_error_set(err, -ENOENT, "no image sha256:%s in the image store %s",
+                                       hex, store);
+        if (lock_fd < 0)
+                return quilt_error_set(err, -errno, "opening %s: %m", lock);
+        while (flock(lock_fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return quilt_error_set(err, -errno, "locking %s: %m", lock);
+        struct image_store_entry e = { 0 };
+        memcpy(e.hex, hex, sizeof(e.hex));
+        if (asprintf(&e.dir, "%s/sha256/%s", store, hex) < 0 ||
+            asprintf(&e.rootfs, "%s/rootfs", e.dir) < 0) {
+                image_store_entry_clear(&e);
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+        }
+        struct stat st;
+        int lr = lstat(e.rootfs, &st) < 0 ? -errno : S_ISDIR(st.st_mode) ? 0 : -ENOENT;
+        if (lr < 0) {
+                int r = lr == -ENOENT
+                                ? quilt_error_set(err, -ENOENT,
+                                                  "no image sha256:%s in the image store %s", hex,
+                                                  store)
+                                : quilt_error_set(err, lr, "%s: %s", e.rootfs, strerror(-lr));
+                image_store_entry_clear(&e);
+                return r;
+        }
+        *ret = e;
+        return 0;
+}
+
 void image_store_entry_clear(struct image_store_entry *e)
 {
         if (!e)

@@ -22,6 +22,9 @@
 #include "quilt/plugin.h"
 #include "sha256.h"
 
+/* How a stored image is named in a container spec: "sha256:HEX". */
+#define IMAGE_DIGEST_PREFIX "sha256:"
+
 struct image_store_entry {
         char hex[QUILT_SHA256_HEX_SIZE];        /* the tarball's sha256 */
         char *dir;                              /* STORE/sha256/HEX */
@@ -43,6 +46,16 @@ char *image_store_default_path(const char *container_dir);
  * errno with `err` filled; *ret is filled on success only. */
 int image_store_get(const char *store, const char *tarball, const struct quilt_host *host,
                     struct image_store_entry *ret, struct quilt_error *err);
+
+/* An image already in `store` by its full digest `hex` (64 lower-case hex
+ * digits), looked up under its lock like image_store_get: an unpack in
+ * progress is waited for.  -ENOENT with `err` filled when it is not
+ * there; never unpacks.  ret->size is 0. */
+int image_store_find(const char *store, const char *hex, const struct quilt_host *host,
+                     struct image_store_entry *ret, struct quilt_error *err);
+
+/* Whether `s` is 64 lower-case hex digits. */
+bool image_store_hex_is_valid(const char *s);
 
 /* Free what image_store_get allocated; fine on a zeroed entry, idempotent. */
 void image_store_entry_clear(struct image_store_entry *e);

@@ -19,6 +19,11 @@
  *   image_store = PATH        the store (absolute); default STATE_DIR/images,
  *                             STATE_DIR being the parent of the container
  *                             dir's parent (STATE_DIR/containers/ID)
+ *
+ * The image is an absolute tarball path, or "sha256:HEX" of an image
+ * already in the store (quiltd's ImportImage; it resolves tags and
+ * prefixes to that form).  Only overlay mode takes a digest: extract mode
+ * fails with "extract mode needs a tarball path".
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -177,6 +182,11 @@ static int make_rootfs_dir(const char *path, struct quilt_error *err)
 static int prepare_extract(struct rootfs_state *s, struct quilt_container *c,
                            struct quilt_error *err)
 {
+        if (!strncmp(c->image, IMAGE_DIGEST_PREFIX, strlen(IMAGE_DIGEST_PREFIX)))
+                return quilt_error_set(err, -EINVAL,
+                                       "extract mode needs a tarball path, not the stored image %s "
+                                       "(use store = overlay, or give the tarball's path)",
+                                       c->image);
         int r = make_rootfs_dir(c->rootfs, err);
         if (r < 0)
                 return r;
@@ -248,7 +258,12 @@ static int prepare_overlay(struct rootfs_state *s, struct quilt_container *c,
                 store = TAKE_PTR(store_abs);
         }
         struct image_store_entry e = { 0 };
-        int r = image_store_get(store, c->image, s->host, &e, err);
+        /* "sha256:HEX": an image imported before (quiltd resolved a tag or
+         * a prefix to it); else a tarball, unpacked here on first use. */
+        int r = !strncmp(c->image, IMAGE_DIGEST_PREFIX, strlen(IMAGE_DIGEST_PREFIX))
+                        ? image_store_find(store, c->image + strlen(IMAGE_DIGEST_PREFIX), s->host,
+                                           &e, err)
+                        : image_store_get(store, c->image, s->host, &e, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *lower = realpath(e.rootfs, NULL);

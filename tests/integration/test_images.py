@@ -4,6 +4,7 @@ an image tarball is unpacked once into STATE_DIR/images/sha256/HEX/rootfs
 and every container gets an overlay of its own upper dir over it; the
 `extract` store (a profile here) keeps unpacking per container."""
 
+import json
 import os
 import stat
 import tarfile
@@ -289,3 +290,169 @@ def test_overlay_never_shows_on_the_host(env, start_daemon, quilt_for):
     q2.ok("rm", cid)
     assert not qi.mount_lines_containing(d.state_dir)
     assert not os.path.exists(cdir)
+
+
+# ---- the image API: ImportImage, ListImages, RemoveImage (issue 4 part 5) ----
+
+def _images(q):
+    r = q.ok("images", "--json")
+    return {i["digest"]: i for i in json.loads(r.out)["images"]}
+
+
+def _import(q, path, tag=None):
+    r = q.ok("import", path, *(["--tag", tag] if tag else []))
+    digest = r.out.strip()
+    assert digest.startswith("sha256:") and len(digest) == 71, r
+    return digest
+
+
+def _api_daemon(env, start_daemon, quilt_for, name):
+    cfg = env.write_config(name, IMAGES_INI)
+    d = start_daemon(cfg, name)
+    return d, quilt_for(d, env.image)
+
+
+def test_import_tag_list_and_create_by_reference(env, start_daemon, quilt_for):
+    d, q = _api_daemon(env, start_daemon, quilt_for, "images-api")
+    image, hexd = _image(env, "api")
+    digest = _import(q, image, tag="quilt-test/busybox:1.0")
+    assert digest == "sha256:" + hexd
+    # the helper unpacked it exactly where the plugin would
+    assert os.path.isdir(os.path.join(_sha_dir(d), hexd, "rootfs"))
+    tagfile = os.path.join(d.state_dir, "images", "tags", "quilt-test%2Fbusybox:1.0")
+    with open(tagfile) as f:
+        assert f.read() == digest + "\n"
+    # a second import of the same tarball is a hit; a second tag is added
+    assert _import(q, image, tag="quilt-test-other") == digest
+    imgs = _images(q)
+    assert list(imgs) == [digest], imgs
+    img = imgs[digest]
+    assert sorted(img["tags"]) == ["quilt-test-other", "quilt-test/busybox:1.0"], img
+    assert img["source"] == image and img["sizeBytes"] == os.path.getsize(image), img
+    assert img["unpackedBytes"] > 0 and img["createdAtNs"] > 0 and img["containers"] == 0, img
+    table = q.ok("images").out.splitlines()
+    assert table[0].split() == ["DIGEST", "TAGS", "SIZE", "CONTAINERS", "CREATED"], table
+    assert table[1].startswith(hexd[:12] + " "), table
+
+    # create by tag, by digest prefix (bare and with sha256:), by full digest
+    refs = ["quilt-test/busybox:1.0", hexd[:12], "sha256:" + hexd[:16], digest]
+    ids = []
+    for ref in refs:
+        cid = q.create(["cat", "/etc/quilt-test-tag"], image=ref)
+        st = q.wait_state(cid, timeout=60)
+        assert st["state"] == "EXITED" and st["exitCode"] == 0, (ref, st, q.ctx())
+        assert q.logs(cid)[0] == "api\n"
+        assert st["image"] == digest, st      # the resolved digest: a tag may move later
+        with open(os.path.join(q.container_dir(cid), "image-digest")) as f:
+            assert f.read() == digest + "\n"
+        ids.append(cid)
+    assert _images(q)[digest]["containers"] == len(refs)
+
+    # a container from the tarball path counts as well
+    ids.append(q.create(["true"], image=image))
+    q.wait_state(ids[-1], timeout=60)
+    assert _images(q)[digest]["containers"] == len(refs) + 1
+
+    # the tag moves when re-imported from another tarball
+    image2, hexd2 = _image(env, "api2")
+    assert _import(q, image2, tag="quilt-test-other") == "sha256:" + hexd2
+    imgs = _images(q)
+    assert imgs[digest]["tags"] == ["quilt-test/busybox:1.0"], imgs
+    assert imgs["sha256:" + hexd2]["tags"] == ["quilt-test-other"], imgs
+    cid = q.create(["cat", "/etc/quilt-test-tag"], image="quilt-test-other")
+    q.wait_state(cid, timeout=60)
+    assert q.logs(cid)[0] == "api2\n"
+    ids.append(cid)
+
+    # unknown references
+    for ref in ["quilt-test-no-such-tag", "sha256:" + "0" * 64, "0123456789ab"]:
+        r = q.cli("create", "--image", ref, "--", "true")
+        assert r.rc != 0 and "NOT_FOUND" in r.err and "no such image '%s'" % ref in r.err, r
+    r = q.cli("create", "--image", "bad..tag", "--", "true")
+    assert r.rc != 0 and "INVALID_ARGUMENT" in r.err, r
+    r = q.cli("import", image, "--tag", "bad..tag")
+    assert r.rc != 0 and "INVALID_ARGUMENT" in r.err, r
+    _check_removed(q, d, ids)
+    for ref in ["quilt-test/busybox:1.0", "sha256:" + hexd2]:
+        q.ok("rmi", ref)
+    assert _images(q) == {}
+    assert os.listdir(os.path.join(d.state_dir, "images", "tags")) == []
+
+
+def test_rmi_refused_while_used_then_allowed(env, start_daemon, quilt_for):
+    d, q = _api_daemon(env, start_daemon, quilt_for, "images-rmi")
+    image, hexd = _image(env, "rmi")
+    digest = _import(q, image, tag="quilt-test-rmi")
+    running = q.create(["sleep", "100"], image="quilt-test-rmi")
+    q.wait_state(running, ["RUNNING"])
+    exited = q.create(["true"], image=hexd[:20])
+    q.wait_state(exited, timeout=60)
+    assert _images(q)[digest]["containers"] == 2
+    for ref in ["quilt-test-rmi", digest, hexd[:12]]:
+        r = q.cli("rmi", ref)
+        assert r.rc != 0 and "FAILED_PRECONDITION" in r.err, r
+        assert running[:12] in r.err and exited[:12] in r.err, r
+    assert os.path.isdir(os.path.join(_sha_dir(d), hexd, "rootfs"))
+    q.ok("rm", "-f", running)
+    r = q.cli("rmi", "quilt-test-rmi")
+    assert r.rc != 0 and exited[:12] in r.err and running[:12] not in r.err, r
+    q.ok("rm", exited)
+    assert _images(q)[digest]["containers"] == 0
+    r = q.ok("rmi", "quilt-test-rmi")
+    assert r.out.strip() == digest, r
+    assert _images(q) == {}
+    # the entry is gone, its lock file may stay; the tag went with it
+    assert [n for n in os.listdir(_sha_dir(d)) if not n.endswith(".lock")] == []
+    assert os.listdir(os.path.join(d.state_dir, "images", "tags")) == []
+    for ref in ["quilt-test-rmi", digest]:
+        r = q.cli("rmi", ref)
+        assert r.rc != 0 and "NOT_FOUND" in r.err and "no such image" in r.err, r
+    r = q.cli("create", "--image", "quilt-test-rmi", "--", "true")
+    assert r.rc != 0 and "NOT_FOUND" in r.err, r
+    # importing it again works after a removal
+    assert _import(q, image) == digest
+    q.ok("rmi", digest)
+    q.created = []
+
+
+def test_rmi_unknown_is_not_found(env, start_daemon, quilt_for):
+    d, q = _api_daemon(env, start_daemon, quilt_for, "images-rmi-unknown")
+    for ref in ["quilt-test-nothing", "sha256:" + "a" * 64, "abcdefabcdef"]:
+        r = q.cli("rmi", ref)
+        assert r.rc != 0 and "NOT_FOUND" in r.err and ("no such image '%s'" % ref) in r.err, r
+    r = q.cli("rmi", "/tmp/x.tar")
+    assert r.rc != 0 and "INVALID_ARGUMENT" in r.err, r
+
+
+def test_extract_mode_refuses_a_digest(env, start_daemon, quilt_for):
+    d, q = _api_daemon(env, start_daemon, quilt_for, "images-extract-ref")
+    image, hexd = _image(env, "extref")
+    _import(q, image, tag="quilt-test-ext")
+    cid = q.create(["true"], image="quilt-test-ext", profile="extract")
+    st = q.wait_state(cid, timeout=60)
+    assert st["state"] == "FAILED" and "extract mode needs a tarball path" in st["errorMessage"], st
+    q.ok("rm", cid)
+    q.ok("rmi", "quilt-test-ext")
+    q.created = []
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TARBALLS))
+def test_import_malicious_tarball(env, start_daemon, quilt_for, case):
+    d, q = _api_daemon(env, start_daemon, quilt_for, "images-import-bad")
+    t = Targets(env, case)
+    entries, words = BAD_TARBALLS[case]
+    image = env.path("bad.tar")
+    qi.build_busybox_tarball(image, extra=lambda tf: entries(tf, t))
+    hexd = qi.file_digest(image)
+    sha = _sha_dir(d)
+    r = q.cli("import", image, "--tag", "quilt-test-bad")
+    t.check_untouched([os.path.join(sha, "quilt-test-escape-dotdot"),
+                       os.path.join(sha, "quilt-test-escape-chain")])
+    assert r.rc != 0 and "INVALID_ARGUMENT" in r.err, r
+    m = r.err.replace(image, "<image>").replace(env.tmp, "<tmp>")
+    assert any(w in m for w in words), "message does not name the entry (%s): %r" % (words, r.err)
+    # nothing in the store but the lock file, no tag
+    assert sorted(os.listdir(sha)) == [hexd + ".lock"], os.listdir(sha)
+    assert not os.path.exists(os.path.join(d.state_dir, "images", "tags", "quilt-test-bad"))
+    assert _images(q) == {}
+    os.unlink(image)
