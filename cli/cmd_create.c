@@ -131,8 +131,8 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
         o->command_argc = (size_t)(argc - optind);
         if (o->command_string && o->command_argc > 0)
                 return quilt_cli_usage_error(cmd, "give the command either with --command or after --, not both");
-        if (!o->command_string && o->command_argc == 0)
-                return quilt_cli_usage_error(cmd, "no command: use --command \"STRING\" or -- ARGV...");
+        /* No command is fine: a stored image may have a default one (the
+         * daemon answers INVALID_ARGUMENT when it has none). */
         return -1;
 }
 

@@ -14,7 +14,7 @@
 #define DEFAULT_SOCKET "/run/quilt/quiltd.sock"
 
 #define CREATE_USAGE "--image (PATH|DIGEST|TAG) [--name N] [-e K[=V]]... [--hostname H] [--workdir D] [--profile P] " \
-                     QUILT_CLI_RESOURCE_USAGE " (--command \"STRING\" | -- ARGV...)"
+                     QUILT_CLI_RESOURCE_USAGE " [--command \"STRING\" | -- ARGV...]   (no command: the image's default)"
 
 static const struct quilt_cli_command commands[] = {
         { "create", quilt_cmd_create, CREATE_USAGE,

@@ -606,7 +606,7 @@ int quilt_manager_import_image(struct quilt_manager *m, const char *path, const 
 {
         if (!path || !*path)
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
-                                        "path: must name a rootfs tarball by its absolute path");
+                                        "path: must name a rootfs tarball, an OCI layout or a docker archive by its absolute path");
         if (path[0] != '/')
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT, "path: '%s' is not an absolute path",
                                         path);
@@ -614,9 +614,10 @@ int quilt_manager_import_image(struct quilt_manager *m, const char *path, const 
         if (stat(path, &sb) < 0)
                 return quilt_status_set(st, errno == ENOENT ? QUILT_NOT_FOUND : QUILT_INVALID_ARGUMENT,
                                         "path: %s: %s", path, strerror(errno));
-        if (!S_ISREG(sb.st_mode))
+        if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
-                                        "path: %s is not a regular file (a rootfs tarball)", path);
+                                        "path: %s is neither a file (a rootfs tarball, an OCI layout or docker-archive tar) nor a directory (an OCI layout)",
+                                        path);
         if (tag && *tag && !tag_is_valid(tag))
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
                                         "tag: '%s' is not valid: use [A-Za-z0-9][A-Za-z0-9._:/-]*, without '..' or a leading 'sha256:', at most %d characters",

@@ -14,6 +14,7 @@
 #include "images.h"
 #include "manager.h"
 #include "monitor_protocol.h"
+#include "server.h"
 #include "state_file.h"
 #include "util.h"
 
@@ -303,9 +304,11 @@ static bool resources_set(const Quilt__V1__Resources *r)
 static int validate_request(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
                             struct quilt_status *st)
 {
-        if (req->n_command == 0)
+        /* A stored image may supply a default command: checked once its
+         * config is read (quilt_manager_create). */
+        if (req->n_command == 0 && (!req->image[0] || req->image[0] == '/'))
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT, "command: must not be empty");
-        if (!req->command[0][0])
+        if (req->n_command > 0 && !req->command[0][0])
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
                                         "command: the program (command[0]) must not be empty");
         if (!req->image[0])
@@ -458,6 +461,143 @@ fail:
         return NULL;
 }
 
+/* ---- a stored image's config defaults ---- */
+
+/* What an OCI or docker image's config gives a container that leaves the
+ * field empty: STORE/sha256/HEX/config (plugins/rootfs/oci_import.h),
+ * "KEY\tVALUE" lines with \\ \n \t \r escaped.  An image from a
+ * rootfs tarball has none. */
+struct image_defaults {
+        char **argv;                    /* Entrypoint, then Cmd */
+        size_t n_argv;
+        Quilt__V1__CreateContainerRequest__EnvironmentEntry *env_entries;
+        Quilt__V1__CreateContainerRequest__EnvironmentEntry **env;
+        size_t n_env;
+        char *text;                     /* the file, unescaped in place */
+};
+
+static void image_defaults_done(struct image_defaults *d)
+{
+        free(d->argv);
+        free(d->env_entries);
+        free(d->env);
+        free(d->text);
+}
+
+static void unescape(char *s)
+{
+        char *w = s;
+        for (char *r = s; *r; r++) {
+                if (*r == '\\' && r[1]) {
+                        r++;
+                        *w++ = *r == 'n' ? '\n' : *r == 't' ? '\t' : *r == 'r' ? '\r' : *r;
+                } else
+                        *w++ = *r;
+        }
+        *w = '\0';
+}
+
+/* Fill `req` (a copy of the request naming the stored image `digest`)
+ * from the image config: command (Entrypoint + Cmd) when the request has
+ * none, the image's Env under the request's (the request wins), and
+ * WorkingDir when the request has none.  User is not supported yet and
+ * only logged.  `d` owns what req then points to. */
+static int apply_image_defaults(struct quilt_manager *m, const char *digest,
+                                Quilt__V1__CreateContainerRequest *req, struct image_defaults *d,
+                                struct quilt_status *st)
+{
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/images/sha256/%s/config", m->cfg->state_dir,
+                     digest + strlen("sha256:")) < 0)
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        size_t len = 0;
+        int r = quilt_read_file(path, 1024 * 1024, &d->text, &len);
+        if (r < 0 && r != -ENOENT)
+                return quilt_status_set(st, QUILT_INTERNAL, "image %s: reading its config: %s", digest,
+                                        strerror(-r));
+        size_t lines = 0;
+        for (size_t i = 0; d->text && i < len; i++)
+                lines += d->text[i] == '\n';
+        char **entry = calloc(lines + 1, sizeof(char *)), **cmd = calloc(lines + 1, sizeof(char *));
+        char **env = calloc(lines + 1, sizeof(char *));
+        d->argv = calloc(lines + 1, sizeof(char *));
+        d->env_entries = calloc(lines + 1, sizeof(*d->env_entries));
+        d->env = calloc(req->n_environment + lines + 1, sizeof(*d->env));
+        size_t n_entry = 0, n_cmd = 0, n_env = 0;
+        const char *workdir = NULL, *user = NULL;
+        if (!entry || !cmd || !env || !d->argv || !d->env_entries || !d->env) {
+                free(entry);
+                free(cmd);
+                free(env);
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        char *save = NULL;
+        for (char *l = d->text ? strtok_r(d->text, "\n", &save) : NULL; l;
+             l = strtok_r(NULL, "\n", &save)) {
+                char *tab = strchr(l, '\t');
+                if (!tab)
+                        continue;
+                *tab = '\0';
+                char *v = tab + 1;
+                unescape(v);
+                if (!strcmp(l, "Entrypoint"))
+                        entry[n_entry++] = v;
+                else if (!strcmp(l, "Cmd"))
+                        cmd[n_cmd++] = v;
+                else if (!strcmp(l, "Env"))
+                        env[n_env++] = v;
+                else if (!strcmp(l, "WorkingDir"))
+                        workdir = v;
+                else if (!strcmp(l, "User"))
+                        user = v;
+        }
+        if (req->n_command == 0) {
+                for (size_t i = 0; i < n_entry; i++)
+                        d->argv[d->n_argv++] = entry[i];
+                for (size_t i = 0; i < n_cmd; i++)
+                        d->argv[d->n_argv++] = cmd[i];
+                if (d->n_argv == 0 || !d->argv[0][0]) {
+                        free(entry);
+                        free(cmd);
+                        free(env);
+                        return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                                "command: empty, and the image has no default");
+                }
+                req->command = d->argv;
+                req->n_command = d->n_argv;
+        }
+        for (size_t i = 0; i < req->n_environment; i++)
+                d->env[d->n_env++] = req->environment[i];
+        size_t k = 0;
+        for (size_t i = 0; i < n_env; i++) {
+                char *eq = strchr(env[i], '=');
+                if (!eq)
+                        continue;
+                *eq = '\0';
+                bool taken = !quilt_env_key_is_valid(env[i]);
+                for (size_t j = 0; j < d->n_env && !taken; j++)
+                        taken = !strcmp(d->env[j]->key, env[i]);
+                if (taken)
+                        continue;
+                quilt__v1__create_container_request__environment_entry__init(&d->env_entries[k]);
+                d->env_entries[k].key = env[i];
+                d->env_entries[k].value = eq + 1;
+                d->env[d->n_env++] = &d->env_entries[k++];
+        }
+        req->environment = d->env;
+        req->n_environment = d->n_env;
+        if (!req->working_directory[0] && workdir && workdir[0] == '/')
+                req->working_directory = (char *)workdir;
+        if (user)
+                quilt_daemon_log(QUILT_LOG_INFO,
+                                 "image %.19s sets User '%s': ignored, the container runs as root (user support comes with its own issue)",
+                                 digest, user);
+        free(entry);
+        free(cmd);
+        free(env);
+        return 0;
+}
+
 static int create(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
                   char **ret_id, struct quilt_status *st, bool *images_locked);
 
@@ -482,7 +622,11 @@ int quilt_manager_create(struct quilt_manager *m, const Quilt__V1__CreateContain
         if (r == 0) {
                 Quilt__V1__CreateContainerRequest resolved = *req;
                 resolved.image = digest;
-                r = create(m, &resolved, ret_id, st, &locked);
+                struct image_defaults d = { 0 };
+                r = apply_image_defaults(m, digest, &resolved, &d, st);
+                if (r == 0)
+                        r = create(m, &resolved, ret_id, st, &locked);
+                image_defaults_done(&d);
         }
         if (locked)
                 quilt_images_unlock();

@@ -6,15 +6,18 @@
  *
  *   quilt-image import --store DIR PATH
  *
- * unpacks the tarball PATH into the store DIR exactly as the rootfs
- * plugin's overlay mode does on first use (same entry layout, same lock
- * protocol, same tar checks) and prints "sha256:HEX" on stdout.  Errors:
+ * unpacks PATH into the store DIR and prints "sha256:HEX" on stdout.
+ * PATH is a rootfs tarball (unpacked exactly as the rootfs plugin's
+ * overlay mode does on first use: same entry layout, same lock protocol,
+ * same tar checks), an OCI image layout (a directory or a tar of one) or
+ * a docker-archive tar; the format is detected (oci_import.h).  Errors:
  * one line "quilt-image: MESSAGE" on stderr, exit status 1 (2 for a bad
  * command line). */
 #include <stdio.h>
 #include <string.h>
 
 #include "image_store.h"
+#include "oci_import.h"
 #include "plugin_chain.h"
 #include "util.h"
 
@@ -36,7 +39,7 @@ int main(int argc, char **argv)
         quilt_host_set_log_level(QUILT_LOG_WARNING);
         struct quilt_error err = { 0 };
         struct image_store_entry e = { 0 };
-        if (image_store_get(store, path, quilt_host_table(), &e, &err) < 0) {
+        if (oci_import(store, path, quilt_host_table(), &e, &err) < 0) {
                 fprintf(stderr, "quilt-image: %s\n", err.message);
                 return 1;
         }

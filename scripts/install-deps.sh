@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   meson ninja-build pkg-config gcc
   libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-  libarchive-dev libinih-dev libcmocka-dev
+  libarchive-dev libinih-dev libcmocka-dev libjson-c-dev
   busybox-static iproute2 util-linux procps
   python3 python3-grpcio python3-protobuf python3-pytest
   protobuf-compiler protobuf-compiler-grpc

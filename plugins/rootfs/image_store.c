@@ -148,11 +148,11 @@ static void remove_stale_tmp(const char *sha_dir, const char *hex, const struct 
         closedir(d);
 }
 
-/* Unpack image_fd into a fresh SHA_DIR/HEX.tmp-XXXXXX and rename it to
- * `final`.  Nothing stays behind on failure. */
-static int unpack(const char *sha_dir, const char *final, const char *hex, const char *tarball,
-                  int image_fd, uint64_t size, const struct quilt_host *host,
-                  struct quilt_error *err)
+/* Fill a fresh SHA_DIR/HEX.tmp-XXXXXX (fill() writes its rootfs/ and any
+ * other file) and rename it to `final`.  Nothing stays behind on failure. */
+static int unpack(const char *sha_dir, const char *final, const char *hex, const char *source,
+                  uint64_t size, image_store_fill_fn fill, void *data,
+                  const struct quilt_host *host, struct quilt_error *err)
 {
         _cleanup_free_ char *tmp = NULL, *root = NULL;
         _cleanup_close_ int tmp_fd = -1, dir_fd = -1;
@@ -169,10 +169,10 @@ static int unpack(const char *sha_dir, const char *final, const char *hex, const
                 r = quilt_error_set(err, -errno, "mkdir %s: %m", root);
                 goto fail;
         }
-        r = quilt_rootfs_extract_fd(tarball, image_fd, root, host, err);
+        r = fill(tmp, root, data, err);
         if (r < 0)
                 goto fail;
-        r = write_meta(tmp, hex, tarball, size, tree_bytes(root), err);
+        r = write_meta(tmp, hex, source, size, tree_bytes(root), err);
         if (r < 0)
                 goto fail;
         /* The entry must be complete on disk before its name appears:
@@ -196,6 +196,88 @@ fail:;
         if (host->remove_tree(tmp, &e2) < 0)
                 store_log(host, QUILT_LOG_WARNING, "removing %s: %s", tmp, e2.message);
         return r;
+}
+
+int image_store_prepare(const char *store, struct quilt_error *err)
+{
+        if (!store || store[0] != '/')
+                return quilt_error_set(err, -EINVAL, "image store path '%s' is not absolute",
+                                       store ? store : "");
+        _cleanup_free_ char *sha_dir = NULL;
+        if (asprintf(&sha_dir, "%s/sha256", store) < 0)
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+        int r = mkdir_parents(sha_dir, STORE_DIR_MODE);
+        if (r < 0)
+                return quilt_error_set(err, r, "creating %s: %s", sha_dir, strerror(-r));
+        return 0;
+}
+
+int image_store_put(const char *store, const char *hex, const char *source, uint64_t size,
+                    image_store_fill_fn fill, void *data, const struct quilt_host *host,
+                    struct image_store_entry *ret, struct quilt_error *err)
+{
+        if (!QUILT_HOST_HAS(host, remove_tree))
+                return quilt_error_set(err, -EINVAL, "image store: the host lacks remove_tree");
+        if (!hex || !image_store_hex_is_valid(hex))
+                return quilt_error_set(err, -EINVAL, "'%s' is not a sha256 digest", hex ? hex : "");
+        int r = image_store_prepare(store, err);
+        if (r < 0)
+                return r;
+        struct image_store_entry e = { .size = size };
+        memcpy(e.hex, hex, sizeof(e.hex));
+        _cleanup_free_ char *sha_dir = NULL, *lock = NULL;
+        if (asprintf(&sha_dir, "%s/sha256", store) < 0 ||
+            asprintf(&lock, "%s/%s.lock", sha_dir, e.hex) < 0)
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+
+        /* The lock file stays: unlinking it would let a waiter and a newcomer
+         * lock two different inodes. */
+        _cleanup_close_ int lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (lock_fd < 0)
+                return quilt_error_set(err, -errno, "opening %s: %m", lock);
+        while (flock(lock_fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return quilt_error_set(err, -errno, "locking %s: %m", lock);
+
+        if (asprintf(&e.dir, "%s/%s", sha_dir, e.hex) < 0 ||
+            asprintf(&e.rootfs, "%s/rootfs", e.dir) < 0) {
+                image_store_entry_clear(&e);
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+        }
+        struct stat st;
+        if (lstat(e.rootfs, &st) == 0 && S_ISDIR(st.st_mode)) {
+                *ret = e;                       /* a hit: the rename made it whole */
+                return 0;
+        }
+        if (errno != ENOENT) {
+                r = quilt_error_set(err, -errno, "%s: %m", e.rootfs);
+                image_store_entry_clear(&e);
+                return r;
+        }
+        remove_stale_tmp(sha_dir, e.hex, host);
+        r = unpack(sha_dir, e.dir, e.hex, source, size, fill, data, host, err);
+        if (r < 0) {
+                image_store_entry_clear(&e);
+                return r;
+        }
+        e.unpacked = true;
+        store_log(host, QUILT_LOG_INFO, "unpacked %s into the image store as sha256:%s",
+                  source, e.hex);
+        *ret = e;
+        return 0;                               /* the lock goes with lock_fd */
+}
+
+struct tarball_fill {
+        const char *tarball;
+        int fd;
+        const struct quilt_host *host;
+};
+
+static int fill_tarball(const char *dir, const char *rootfs, void *data, struct quilt_error *err)
+{
+        (void)dir;
+        struct tarball_fill *t = data;
+        return quilt_rootfs_extract_fd(t->tarball, t->fd, rootfs, t->host, err);
 }
 
 int image_store_get(const char *store, const char *tarball, const struct quilt_host *host,
@@ -223,48 +305,8 @@ int image_store_get(const char *store, const char *tarball, const struct quilt_h
         if (r < 0)
                 return quilt_error_set(err, r, "hashing %s: %s", tarball, strerror(-r));
 
-        _cleanup_free_ char *sha_dir = NULL, *lock = NULL;
-        if (asprintf(&sha_dir, "%s/sha256", store) < 0 ||
-            asprintf(&lock, "%s/%s.lock", sha_dir, e.hex) < 0)
-                return quilt_error_set(err, -ENOMEM, "out of memory");
-        r = mkdir_parents(sha_dir, STORE_DIR_MODE);
-        if (r < 0)
-                return quilt_error_set(err, r, "creating %s: %s", sha_dir, strerror(-r));
-
-        /* The lock file stays: unlinking it would let a waiter and a newcomer
-         * lock two different inodes. */
-        _cleanup_close_ int lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (lock_fd < 0)
-                return quilt_error_set(err, -errno, "opening %s: %m", lock);
-        while (flock(lock_fd, LOCK_EX) < 0)
-                if (errno != EINTR)
-                        return quilt_error_set(err, -errno, "locking %s: %m", lock);
-
-        if (asprintf(&e.dir, "%s/%s", sha_dir, e.hex) < 0 ||
-            asprintf(&e.rootfs, "%s/rootfs", e.dir) < 0) {
-                image_store_entry_clear(&e);
-                return quilt_error_set(err, -ENOMEM, "out of memory");
-        }
-        if (lstat(e.rootfs, &st) == 0 && S_ISDIR(st.st_mode)) {
-                *ret = e;                       /* a hit: the rename made it whole */
-                return 0;
-        }
-        if (errno != ENOENT) {
-                r = quilt_error_set(err, -errno, "%s: %m", e.rootfs);
-                image_store_entry_clear(&e);
-                return r;
-        }
-        remove_stale_tmp(sha_dir, e.hex, host);
-        r = unpack(sha_dir, e.dir, e.hex, tarball, image_fd, e.size, host, err);
-        if (r < 0) {
-                image_store_entry_clear(&e);
-                return r;
-        }
-        e.unpacked = true;
-        store_log(host, QUILT_LOG_INFO, "unpacked %s into the image store as sha256:%s",
-                  tarball, e.hex);
-        *ret = e;
-        return 0;                               /* the lock goes with lock_fd */
+        struct tarball_fill t = { .tarball = tarball, .fd = image_fd, .host = host };
+        return image_store_put(store, e.hex, tarball, e.size, fill_tarball, &t, host, ret, err);
 }
 
 bool image_store_hex_is_valid(const char *s)

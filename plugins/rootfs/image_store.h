@@ -54,6 +54,23 @@ int image_store_get(const char *store, const char *tarball, const struct quilt_h
 int image_store_find(const char *store, const char *hex, const struct quilt_host *host,
                      struct image_store_entry *ret, struct quilt_error *err);
 
+/* Create STORE/sha256 (0700, with its parents) if needed. */
+int image_store_prepare(const char *store, struct quilt_error *err);
+
+/* Writes an entry's content into its temporary directory `dir`:
+ * `rootfs` (dir/rootfs, empty, 0755) and any file besides meta. */
+typedef int (*image_store_fill_fn)(const char *dir, const char *rootfs, void *data,
+                                   struct quilt_error *err);
+
+/* The general form of image_store_get() for a key computed by the
+ * caller (an OCI image's manifest digest): under HEX's lock, a hit is
+ * returned as is, a miss is filled by fill(data) into a temporary
+ * directory renamed into place when complete (removed on failure).
+ * `source` and `size` go to meta. */
+int image_store_put(const char *store, const char *hex, const char *source, uint64_t size,
+                    image_store_fill_fn fill, void *data, const struct quilt_host *host,
+                    struct image_store_entry *ret, struct quilt_error *err);
+
 /* Whether `s` is 64 lower-case hex digits. */
 bool image_store_hex_is_valid(const char *s);
 

@@ -119,3 +119,65 @@ int quilt_tar_entry_check(const char *path, const char *hardlink_target, mode_t 
                                (unsigned)type);
         }
 }
+
+#define WHITEOUT_PREFIX ".wh."
+#define WHITEOUT_OPAQUE ".wh..wh..opq"
+
+int quilt_tar_whiteout(const char *path, char *target, size_t target_len, char *reason,
+                       size_t reason_len)
+{
+        if (!path || path[0] == '\0')
+                return QUILT_WHITEOUT_NONE;
+        if (path[0] == '/')
+                return verdict(-EPERM, reason, reason_len, "absolute path");
+        if (has_dotdot(path))
+                return verdict(-EPERM, reason, reason_len, "path escapes the root");
+        const char *p = quilt_tar_entry_strip(path);
+        size_t len = strlen(p);
+        while (len > 0 && p[len - 1] == '/')
+                len--;
+        size_t base = len;
+        while (base > 0 && p[base - 1] != '/')
+                base--;
+        const char *name = p + base;
+        size_t name_len = len - base;
+        size_t wl = strlen(WHITEOUT_PREFIX);
+        if (name_len < wl || strncmp(name, WHITEOUT_PREFIX, wl) != 0)
+                return QUILT_WHITEOUT_NONE;
+        /* The directory part, without its trailing slashes. */
+        size_t dir_len = base;
+        while (dir_len > 0 && p[dir_len - 1] == '/')
+                dir_len--;
+        int kind;
+        size_t need;
+        if (name_len == strlen(WHITEOUT_OPAQUE) && !strncmp(name, WHITEOUT_OPAQUE, name_len)) {
+                kind = QUILT_WHITEOUT_OPAQUE;
+                need = dir_len;
+        } else if (!strncmp(name, WHITEOUT_PREFIX WHITEOUT_PREFIX, 2 * wl)) {
+                return verdict(QUILT_WHITEOUT_META, reason, reason_len, "aufs metadata");
+        } else {
+                const char *victim = name + wl;
+                size_t vl = name_len - wl;
+                if (vl == 0 || (vl == 1 && victim[0] == '.') ||
+                    (vl == 2 && victim[0] == '.' && victim[1] == '.'))
+                        return verdict(-EPERM, reason, reason_len,
+                                       "whiteout names no file below its directory");
+                kind = QUILT_WHITEOUT_FILE;
+                need = dir_len + (dir_len ? 1 : 0) + vl;
+                if (need + 1 <= target_len) {
+                        memcpy(target, p, dir_len);
+                        size_t o = dir_len;
+                        if (dir_len)
+                                target[o++] = '/';
+                        memcpy(target + o, victim, vl);
+                        target[need] = '\0';
+                        return kind;
+                }
+                return verdict(-ENAMETOOLONG, reason, reason_len, "name too long");
+        }
+        if (need + 1 > target_len)
+                return verdict(-ENAMETOOLONG, reason, reason_len, "name too long");
+        memcpy(target, p, need);
+        target[need] = '\0';
+        return kind;
+}

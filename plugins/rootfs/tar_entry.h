@@ -30,4 +30,22 @@ int quilt_tar_entry_check(const char *path, const char *hardlink_target, mode_t 
  * Points into `path`; "" means the root directory itself. */
 const char *quilt_tar_entry_strip(const char *path);
 
+/* OCI layer whiteouts (image-spec layer.md), judged from the name alone. */
+enum {
+        QUILT_WHITEOUT_NONE = 0,        /* an ordinary entry */
+        QUILT_WHITEOUT_FILE = 1,        /* DIR/.wh.NAME: delete DIR/NAME from the layers below */
+        QUILT_WHITEOUT_OPAQUE = 2,      /* DIR/.wh..wh..opq: empty DIR of the layers below */
+        QUILT_WHITEOUT_META = 3,        /* another .wh..wh.* (aufs bookkeeping): ignored */
+};
+
+/* `path` as stored in the archive (a leading "./" is stripped here).
+ * Returns one of the above, with `target` (of `target_len`) set to the
+ * path to delete (FILE) or the directory to empty (OPAQUE, "" for the
+ * root), or a negative errno: -EPERM for an absolute name, a ".."
+ * component, or a whiteout naming "", "." or ".."; -ENAMETOOLONG.
+ * Pure, like quilt_tar_entry_check().  A whiteout entry itself is never
+ * written to the tree. */
+int quilt_tar_whiteout(const char *path, char *target, size_t target_len, char *reason,
+                       size_t reason_len);
+
 #endif

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rootfs.h"
 #include "tar_entry.h"
@@ -36,6 +38,7 @@ struct extract {
         int root_fd;                    /* dest, also our cwd while extracting */
         struct archive *in;
         struct archive *out;
+        bool layer;                     /* an image layer: whiteouts were applied, skip them */
 };
 
 #define extract_log(x, level, ...)                                                     \
@@ -207,6 +210,16 @@ static int extract_entry(struct extract *x, struct archive_entry *e, struct quil
                 return 0;                       /* read_next_header skips its data */
         }
 
+        if (x->layer) {
+                char target[4096];
+                int w = quilt_tar_whiteout(path, target, sizeof(target), reason, sizeof(reason));
+                if (w < 0)
+                        return quilt_error_set(err, w, "extracting %s: tar entry '%s': %s",
+                                               x->image, path, reason);
+                if (w != QUILT_WHITEOUT_NONE)
+                        return 0;       /* applied before this layer's entries */
+        }
+
         /* Copy first: the stripped name points into the entry's own buffer. */
         _cleanup_free_ char *name = strdup(quilt_tar_entry_strip(path));
         _cleanup_free_ char *target = link ? strdup(quilt_tar_entry_strip(link)) : NULL;
@@ -278,12 +291,13 @@ static int extract_all(struct extract *x, struct quilt_error *err)
  * deferred directory metadata through cwd-relative paths, also after a
  * failure, so the handles must not outlive our stay in dest. */
 static int extract_fd(const char *image, int image_fd, int root_fd, const struct quilt_host *host,
-                      struct quilt_error *err)
+                      bool layer, struct quilt_error *err)
 {
         struct extract x = {
                 .image = image,
                 .host = host,
                 .root_fd = root_fd,
+                .layer = layer,
                 .in = archive_read_new(),
                 .out = archive_write_disk_new(),
         };
@@ -309,6 +323,196 @@ out:
         return r;
 }
 
+static int extract_fd_mode(const char *image, int image_fd, const char *dest,
+                           const struct quilt_host *host, bool layer, struct quilt_error *err);
+
+/* ---- image layers: whiteouts ---- */
+
+static int remove_at(int dir_fd, const char *name, int depth);
+
+/* Remove everything in the directory `dir_fd`, never following a link. */
+static int remove_children(int dir_fd, int depth)
+{
+        if (depth > 512)
+                return -ELOOP;
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int e = -errno;
+                close(fd);
+                return e;
+        }
+        int r = 0;
+        struct dirent *de;
+        while (r == 0 && (de = readdir(d))) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                r = remove_at(dir_fd, de->d_name, depth + 1);
+        }
+        closedir(d);
+        return r;
+}
+
+static int remove_at(int dir_fd, const char *name, int depth)
+{
+        struct stat st;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (S_ISDIR(st.st_mode)) {
+                _cleanup_close_ int fd = openat(dir_fd, name,
+                                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                int r = remove_children(fd, depth);
+                if (r < 0)
+                        return r;
+                return unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+        }
+        return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+/* Open the directory `rel` below root_fd, component by component, never
+ * through a symlink (-ELOOP).  -ENOENT when it is not there. */
+static int open_dir_beneath(int root_fd, const char *rel)
+{
+        _cleanup_free_ char *copy = strdup(rel);
+        if (!copy)
+                return -ENOMEM;
+        int cur = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cur < 0)
+                return -errno;
+        char *save = NULL;
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (!strcmp(c, "."))
+                        continue;
+                struct stat st;
+                int r = 0;
+                if (fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        r = -errno;
+                else if (S_ISLNK(st.st_mode))
+                        r = -ELOOP;
+                else if (!S_ISDIR(st.st_mode))
+                        r = -ENOENT;    /* nothing below a file to delete */
+                int next = r < 0 ? -1 : openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (r == 0 && next < 0)
+                        r = -errno;
+                close(cur);
+                if (r < 0)
+                        return r;
+                cur = next;
+        }
+        return cur;
+}
+
+static int apply_whiteout(struct extract *x, const char *path, int kind, const char *target,
+                          struct quilt_error *err)
+{
+        _cleanup_free_ char *dir = strdup(target);
+        if (!dir)
+                return quilt_error_set(err, -ENOMEM, "extracting %s: out of memory", x->image);
+        const char *name = NULL;
+        if (kind == QUILT_WHITEOUT_FILE) {
+                char *slash = strrchr(dir, '/');
+                if (slash) {
+                        *slash = '\0';
+                        name = slash + 1;
+                } else {
+                        name = target;
+                        dir[0] = '\0';
+                }
+        }
+        int fd = open_dir_beneath(x->root_fd, dir);
+        if (fd == -ENOENT)
+                return 0;               /* nothing below to delete */
+        int r = fd;
+        if (fd >= 0) {
+                r = kind == QUILT_WHITEOUT_FILE ? remove_at(fd, name, 0) : remove_children(fd, 0);
+                close(fd);
+        }
+        if (r == -ELOOP)
+                return quilt_error_set(err, -EPERM,
+                                       "extracting %s: tar entry '%s': whiteout goes through a symlink",
+                                       x->image, path);
+        if (r < 0)
+                return quilt_error_set(err, r, "extracting %s: tar entry '%s': applying the whiteout: %s",
+                                       x->image, path, strerror(-r));
+        extract_log(x, QUILT_LOG_DEBUG, "%s: whiteout '%s' applied", x->image, path);
+        return 0;
+}
+
+/* The first pass over a layer: every whiteout deletes from the layers
+ * below before any entry of this layer is written, so the order of the
+ * entries within the layer does not matter. */
+static int whiteout_pass(struct extract *x, int image_fd, struct quilt_error *err)
+{
+        struct archive *in = archive_read_new();
+        if (!in)
+                return quilt_error_set(err, -ENOMEM, "extracting %s: out of memory", x->image);
+        archive_read_support_filter_all(in);
+        archive_read_support_format_tar(in);
+        int r = 0;
+        if (archive_read_open_fd(in, image_fd, READ_BLOCK_SIZE) != ARCHIVE_OK) {
+                r = archive_failure(x, in, NULL, err);
+                goto out;
+        }
+        for (;;) {
+                struct archive_entry *e;
+                int a = archive_read_next_header(in, &e);
+                if (a == ARCHIVE_EOF)
+                        break;
+                if (a < ARCHIVE_WARN) {
+                        r = archive_failure(x, in, NULL, err);
+                        break;
+                }
+                const char *path = archive_entry_pathname(e);
+                if (!path) {
+                        r = quilt_error_set(err, -EINVAL,
+                                            "extracting %s: an entry's name cannot be decoded", x->image);
+                        break;
+                }
+                char reason[256], target[4096];
+                r = quilt_tar_entry_check(path, archive_entry_hardlink(e), archive_entry_filetype(e),
+                                          reason, sizeof(reason));
+                if (r >= 0) {
+                        r = quilt_tar_whiteout(path, target, sizeof(target), reason, sizeof(reason));
+                        if (r == QUILT_WHITEOUT_FILE || r == QUILT_WHITEOUT_OPAQUE) {
+                                r = apply_whiteout(x, path, r, target, err);
+                                if (r < 0)
+                                        break;
+                                continue;
+                        }
+                }
+                if (r < 0) {
+                        r = quilt_error_set(err, r, "extracting %s: tar entry '%s': %s", x->image,
+                                            path, reason);
+                        break;
+                }
+                r = 0;
+        }
+out:
+        archive_read_free(in);
+        return r;
+}
+
+int quilt_rootfs_extract_layer_fd(const char *image, int image_fd, const char *dest,
+                                  const struct quilt_host *host, struct quilt_error *err)
+{
+        if (!image || image[0] == '\0')
+                image = "(layer)";
+        if (lseek(image_fd, 0, SEEK_SET) < 0)
+                return quilt_error_set(err, -errno, "extracting %s: seek: %m", image);
+        _cleanup_close_ int root_fd = open(dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (root_fd < 0)
+                return quilt_error_set(err, -errno, "extracting %s: opening %s: %m", image, dest);
+        struct extract x = { .image = image, .host = host, .root_fd = root_fd, .layer = true };
+        int r = whiteout_pass(&x, image_fd, err);
+        if (r < 0)
+                return r;
+        return extract_fd_mode(image, image_fd, dest, host, true, err);
+}
+
 int quilt_rootfs_extract_with_host(const char *image, const char *dest,
                                    const struct quilt_host *host, struct quilt_error *err)
 {
@@ -325,6 +529,12 @@ int quilt_rootfs_extract_with_host(const char *image, const char *dest,
 
 int quilt_rootfs_extract_fd(const char *image, int image_fd, const char *dest,
                             const struct quilt_host *host, struct quilt_error *err)
+{
+        return extract_fd_mode(image, image_fd, dest, host, false, err);
+}
+
+static int extract_fd_mode(const char *image, int image_fd, const char *dest,
+                           const struct quilt_host *host, bool layer, struct quilt_error *err)
 {
         if (!image || image[0] == '\0')
                 image = "(image)";
@@ -353,7 +563,7 @@ int quilt_rootfs_extract_fd(const char *image, int image_fd, const char *dest,
                                        "extracting %s: opening the working directory: %m", image);
         if (fchdir(root_fd) < 0)
                 return quilt_error_set(err, -errno, "extracting %s: chdir %s: %m", image, dest);
-        int r = extract_fd(image, image_fd, root_fd, host, err);
+        int r = extract_fd(image, image_fd, root_fd, host, layer, err);
         if (fchdir(old_cwd) < 0 && r == 0)
                 r = quilt_error_set(err, -errno,
                                     "extracting %s: returning to the working directory: %m", image);

@@ -27,4 +27,12 @@ int quilt_rootfs_extract_with_host(const char *image, const char *dest,
 int quilt_rootfs_extract_fd(const char *image, int image_fd, const char *dest,
                             const struct quilt_host *host, struct quilt_error *err);
 
+/* One layer of an OCI or docker image, applied over what `dest` holds
+ * (the layers below): first every whiteout in it (DIR/.wh.NAME deletes
+ * DIR/NAME, DIR/.wh..wh..opq empties DIR; never through a symlink), then
+ * its entries as quilt_rootfs_extract_fd() writes them, the whiteout
+ * entries themselves left out.  Reads the layer twice. */
+int quilt_rootfs_extract_layer_fd(const char *image, int image_fd, const char *dest,
+                                  const struct quilt_host *host, struct quilt_error *err);
+
 #endif
