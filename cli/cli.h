@@ -119,6 +119,7 @@ int quilt_cmd_stats(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_update(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_images(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_import(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_pull(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_rmi(const struct quilt_cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* images, import, rmi: the image store through ImportImage, ListImages and
- * RemoveImage. */
+/* images, import, pull, rmi: the image store through ImportImage,
+ * ListImages, PullImage and RemoveImage. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +169,43 @@ int quilt_cmd_import(const struct quilt_cli_command *cmd, int argc, char **argv)
         }
         free(path);
         const Quilt__V1__ImportImageResponse *r = (const Quilt__V1__ImportImageResponse *)resp;
+        printf("%s\n", r->image ? r->image->digest : "");
+        protobuf_c_message_free_unpacked(resp, NULL);
+        return 0;
+}
+
+/* A pull downloads and unpacks: the same deadline as an import. */
+int quilt_cmd_pull(const struct quilt_cli_command *cmd, int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        Quilt__V1__PullImageRequest req = QUILT__V1__PULL_IMAGE_REQUEST__INIT;
+        struct quilt_client_error err = {};
+        ProtobufCMessage *resp = NULL;
+        int c;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        return quilt_cli_usage(cmd);
+                default:
+                        return quilt_cli_bad_option(cmd, c, argv);
+                }
+        }
+        if (optind == argc)
+                return quilt_cli_usage_error(cmd, "missing the image REF (HOST[:PORT]/NAME[:TAG])");
+        if (optind + 1 != argc)
+                return quilt_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+        req.reference = argv[optind];
+        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_PULL_IMAGE, &req.base,
+                               IMPORT_TIMEOUT_MS, &resp, &err) < 0) {
+                c = quilt_cli_rpc_failed(&err);
+                quilt_client_error_clear(&err);
+                return c;
+        }
+        const Quilt__V1__PullImageResponse *r = (const Quilt__V1__PullImageResponse *)resp;
         printf("%s\n", r->image ? r->image->digest : "");
         protobuf_c_message_free_unpacked(resp, NULL);
         return 0;

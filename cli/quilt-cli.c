@@ -39,6 +39,8 @@ static const struct quilt_cli_command commands[] = {
           "List the stored images." },
         { "import", quilt_cmd_import, "PATH [--tag T]",
           "Unpack a rootfs tarball into the image store; print its digest." },
+        { "pull", quilt_cmd_pull, "REF",
+          "Fetch HOST[:PORT]/NAME[:TAG] from a registry into the image store; print its digest." },
         { "rmi", quilt_cmd_rmi, "REF...",
           "Remove stored images (digest, unique prefix or tag) no container uses." },
 };

@@ -478,11 +478,12 @@ static void append(char *buf, size_t *len, const char *data, size_t n)
         buf[*len] = '\0';
 }
 
-/* Run "quilt-image import --store STORE PATH"; its stdout into `out`,
- * its stderr into `errbuf` (each HELPER_OUTPUT_MAX + 1).  Returns the
- * exit status (0 = success), or -1 with `st` set when it could not run. */
-static int run_helper(const char *store, const char *path, char *out, char *errbuf,
-                      struct quilt_status *st)
+/* Run "quilt-image MODE --store STORE ARG" (MODE import or pull); its
+ * stdout into `out`, its stderr into `errbuf` (each HELPER_OUTPUT_MAX +
+ * 1).  Returns the exit status (0 = success), or -1 with `st` set when it
+ * could not run. */
+static int run_helper(const char *mode, const char *store, const char *path, char *out,
+                      char *errbuf, struct quilt_status *st)
 {
         _cleanup_free_ char *helper = helper_path();
         if (!helper)
@@ -495,7 +496,7 @@ static int run_helper(const char *store, const char *path, char *out, char *errb
                 close(out_pipe[1]);
                 return quilt_status_set(st, QUILT_INTERNAL, "pipe: %s", strerror(errno));
         }
-        const char *argv[] = { helper, "import", "--store", store, path, NULL };
+        const char *argv[] = { helper, mode, "--store", store, path, NULL };
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         posix_spawn_file_actions_init(&fa);
@@ -601,6 +602,65 @@ static int write_tag(struct quilt_manager *m, const char *tag, const char *diges
         return 0;
 }
 
+/* Run the helper (`mode` "import" of the path `arg`, or "pull" of the
+ * reference `arg`), then tag the result and describe it. */
+static int fetch_image(struct quilt_manager *m, const char *mode, const char *arg, const char *tag,
+                       Quilt__V1__Image **ret, struct quilt_status *st)
+{
+        const bool pull = !strcmp(mode, "pull");
+        const char *verb = pull ? "pulling" : "importing";
+        _cleanup_free_ char *store = images_dir(m, NULL);
+        if (!store)
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        char out[HELPER_OUTPUT_MAX + 1], errbuf[HELPER_OUTPUT_MAX + 1];
+        /* The unpack itself needs no lock of ours: the store's per-image
+         * lock protects it, as for the rootfs plugin. */
+        int r = run_helper(mode, store, arg, out, errbuf, st);
+        if (r < 0)
+                return -1;
+        if (r != 0) {
+                errbuf[strcspn(errbuf, "\n")] = '\0';
+                const char *msg = !strncmp(errbuf, "quilt-image: ", 13) ? errbuf + 13 : errbuf;
+                enum quilt_status_code code = QUILT_INVALID_ARGUMENT;
+                if (pull && r == 3)
+                        code = QUILT_UNAVAILABLE;
+                else if (pull && r == 4)
+                        code = QUILT_NOT_FOUND;
+                return quilt_status_set(st, code, "%s %s: %s", verb, arg,
+                                        *msg ? msg : "the image helper failed");
+        }
+        out[strcspn(out, "\n")] = '\0';
+        if (strncmp(out, DIGEST_PREFIX, strlen(DIGEST_PREFIX)) != 0 ||
+            strlen(out) != strlen(DIGEST_PREFIX) + HEX_LEN ||
+            !is_hex(out + strlen(DIGEST_PREFIX), HEX_LEN))
+                return quilt_status_set(st, QUILT_INTERNAL, "the image helper answered '%.80s'", out);
+        const char *hex = out + strlen(DIGEST_PREFIX);
+
+        pthread_rwlock_wrlock(&images_lock);
+        r = 0;
+        if (!entry_exists(m, hex))      /* removed in between */
+                r = quilt_status_set(st, QUILT_ABORTED, "%s %s: sha256:%s was removed meanwhile",
+                                     verb, arg, hex);
+        if (r == 0 && tag && *tag)
+                r = write_tag(m, tag, out, st);
+        struct tag *tags = NULL;
+        struct user *users = NULL;
+        size_t n_tags = 0, n_users = 0;
+        Quilt__V1__Image *img = NULL;
+        if (r == 0 && (read_tags(m, &tags, &n_tags) < 0 || collect_users(m, &users, &n_users) < 0))
+                r = quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        if (r == 0 && !(img = image_message(m, hex, tags, n_tags, users, n_users)))
+                r = quilt_status_set(st, QUILT_INTERNAL, "reading sha256:%s: %s", hex,
+                                     strerror(errno));
+        pthread_rwlock_unlock(&images_lock);
+        tags_free(tags, n_tags);
+        free(users);
+        if (r < 0)
+                return -1;
+        *ret = img;
+        return 0;
+}
+
 int quilt_manager_import_image(struct quilt_manager *m, const char *path, const char *tag,
                                Quilt__V1__ImportImageResponse **ret, struct quilt_status *st)
 {
@@ -623,58 +683,55 @@ int quilt_manager_import_image(struct quilt_manager *m, const char *path, const 
                                         "tag: '%s' is not valid: use [A-Za-z0-9][A-Za-z0-9._:/-]*, without '..' or a leading 'sha256:', at most %d characters",
                                         tag, TAG_MAX);
 
-        _cleanup_free_ char *store = images_dir(m, NULL);
-        if (!store)
+        Quilt__V1__Image *img = NULL;
+        if (fetch_image(m, "import", path, tag, &img, st) < 0)
+                return -1;
+        Quilt__V1__ImportImageResponse *resp = calloc(1, sizeof(*resp));
+        if (!resp) {
+                image_free(img);
                 return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
-        char out[HELPER_OUTPUT_MAX + 1], errbuf[HELPER_OUTPUT_MAX + 1];
-        /* The unpack itself needs no lock of ours: the store's per-image
-         * lock protects it, as for the rootfs plugin. */
-        int r = run_helper(store, path, out, errbuf, st);
-        if (r < 0)
-                return -1;
-        if (r != 0) {
-                errbuf[strcspn(errbuf, "\n")] = '\0';
-                const char *msg = !strncmp(errbuf, "quilt-image: ", 13) ? errbuf + 13 : errbuf;
-                return quilt_status_set(st, QUILT_INVALID_ARGUMENT, "importing %s: %s", path,
-                                        *msg ? msg : "the image helper failed");
         }
-        out[strcspn(out, "\n")] = '\0';
-        if (strncmp(out, DIGEST_PREFIX, strlen(DIGEST_PREFIX)) != 0 ||
-            strlen(out) != strlen(DIGEST_PREFIX) + HEX_LEN ||
-            !is_hex(out + strlen(DIGEST_PREFIX), HEX_LEN))
-                return quilt_status_set(st, QUILT_INTERNAL, "the image helper answered '%.80s'", out);
-        const char *hex = out + strlen(DIGEST_PREFIX);
+        quilt__v1__import_image_response__init(resp);
+        resp->image = img;
+        *ret = resp;
+        return 0;
+}
 
-        pthread_rwlock_wrlock(&images_lock);
-        r = 0;
-        if (!entry_exists(m, hex))      /* removed in between */
-                r = quilt_status_set(st, QUILT_ABORTED, "importing %s: sha256:%s was removed meanwhile",
-                                     path, hex);
-        if (r == 0 && tag && *tag)
-                r = write_tag(m, tag, out, st);
-        struct tag *tags = NULL;
-        struct user *users = NULL;
-        size_t n_tags = 0, n_users = 0;
-        Quilt__V1__ImportImageResponse *resp = NULL;
-        if (r == 0 && (read_tags(m, &tags, &n_tags) < 0 || collect_users(m, &users, &n_users) < 0))
-                r = quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
-        if (r == 0) {
-                resp = calloc(1, sizeof(*resp));
-                if (resp) {
-                        quilt__v1__import_image_response__init(resp);
-                        resp->image = image_message(m, hex, tags, n_tags, users, n_users);
-                }
-                if (!resp || !resp->image) {
-                        quilt_import_image_response_free(resp);
-                        r = quilt_status_set(st, QUILT_INTERNAL, "reading sha256:%s: %s", hex,
-                                             strerror(errno));
-                }
-        }
-        pthread_rwlock_unlock(&images_lock);
-        tags_free(tags, n_tags);
-        free(users);
-        if (r < 0)
+/* ---- PullImage ---- */
+
+void quilt_pull_image_response_free(Quilt__V1__PullImageResponse *r)
+{
+        if (!r)
+                return;
+        image_free(r->image);
+        free(r);
+}
+
+int quilt_manager_pull_image(struct quilt_manager *m, const char *reference,
+                             Quilt__V1__PullImageResponse **ret, struct quilt_status *st)
+{
+        if (!reference || !*reference)
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "reference: must name an image: HOST[:PORT]/NAME[:TAG]");
+        if (reference[0] == '-' || reference[0] == '/')
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "reference: '%s' is not HOST[:PORT]/NAME[:TAG]", reference);
+        /* A tag reference as given becomes the image's tag; by digest, none. */
+        const char *tag = strchr(reference, '@') ? NULL : reference;
+        if (tag && !tag_is_valid(tag))
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "reference: '%s' is not HOST[:PORT]/NAME[:TAG] (or too long for a tag, at most %d characters)",
+                                        reference, TAG_MAX);
+        Quilt__V1__Image *img = NULL;
+        if (fetch_image(m, "pull", reference, tag, &img, st) < 0)
                 return -1;
+        Quilt__V1__PullImageResponse *resp = calloc(1, sizeof(*resp));
+        if (!resp) {
+                image_free(img);
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        quilt__v1__pull_image_response__init(resp);
+        resp->image = img;
         *ret = resp;
         return 0;
 }

@@ -64,6 +64,13 @@ int quilt_manager_remove_image(struct quilt_manager *m, const char *ref, char **
                                struct quilt_status *st);
 void quilt_import_image_response_free(Quilt__V1__ImportImageResponse *r);
 void quilt_list_images_response_free(Quilt__V1__ListImagesResponse *r);
+/* Pull `reference` (HOST[:PORT]/NAME[:TAG] or ...@sha256:HEX) from its
+ * registry through the quilt-image helper; a tag reference, as given,
+ * then names the image.  NOT_FOUND: the registry has no such image;
+ * UNAVAILABLE: it could not be reached or answered an error. */
+int quilt_manager_pull_image(struct quilt_manager *m, const char *reference,
+                             Quilt__V1__PullImageResponse **ret, struct quilt_status *st);
+void quilt_pull_image_response_free(Quilt__V1__PullImageResponse *r);
 
 void quilt_status_response_free(Quilt__V1__ContainerStatusResponse *r);
 void quilt_stats_response_free(Quilt__V1__ContainerStatsResponse *r);

@@ -210,6 +210,25 @@ static int rpc_import_image(struct quilt_call *call, struct quilt_manager *m,
         return r < 0 ? send_failed(r, st) : 0;
 }
 
+static void pull_response_freep(Quilt__V1__PullImageResponse **p)
+{
+        if (*p)
+                quilt_pull_image_response_free(*p);
+}
+
+static int rpc_pull_image(struct quilt_call *call, struct quilt_manager *m,
+                          const ProtobufCMessage *msg, struct quilt_status *st)
+{
+        const Quilt__V1__PullImageRequest *req = (const void *)msg;
+        _cleanup_(pull_response_freep) Quilt__V1__PullImageResponse *resp = NULL;
+
+        if (quilt_manager_pull_image(m, req->reference, &resp, st) < 0)
+                return -1;
+
+        int r = quilt_call_send(call, &resp->base);
+        return r < 0 ? send_failed(r, st) : 0;
+}
+
 static int rpc_list_images(struct quilt_call *call, struct quilt_manager *m,
                            const ProtobufCMessage *msg, struct quilt_status *st)
 {
@@ -249,4 +268,5 @@ const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT] = {
         [QUILT_METHOD_IMPORT_IMAGE] = rpc_import_image,
         [QUILT_METHOD_LIST_IMAGES] = rpc_list_images,
         [QUILT_METHOD_REMOVE_IMAGE] = rpc_remove_image,
+        [QUILT_METHOD_PULL_IMAGE] = rpc_pull_image,
 };

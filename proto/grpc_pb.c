@@ -35,6 +35,8 @@ const struct quilt_method quilt_methods[QUILT_METHOD_COUNT] = {
                 METHOD("ListImages", false, list_images_request, list_images_response),
         [QUILT_METHOD_REMOVE_IMAGE] =
                 METHOD("RemoveImage", false, remove_image_request, remove_image_response),
+        [QUILT_METHOD_PULL_IMAGE] =
+                METHOD("PullImage", false, pull_image_request, pull_image_response),
 };
 
 int quilt_method_lookup(const char *path, size_t len)

@@ -23,6 +23,7 @@ enum quilt_method_id {
         QUILT_METHOD_IMPORT_IMAGE,
         QUILT_METHOD_LIST_IMAGES,
         QUILT_METHOD_REMOVE_IMAGE,
+        QUILT_METHOD_PULL_IMAGE,
         QUILT_METHOD_COUNT,
 };
 

@@ -4,11 +4,12 @@ set -euo pipefail
 packages=(
   meson ninja-build pkg-config gcc
   libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-  libarchive-dev libinih-dev libcmocka-dev libjson-c-dev
+  libarchive-dev libinih-dev libcmocka-dev libjson-c-dev libcurl4-openssl-dev
   busybox-static iproute2 util-linux procps
   python3 python3-grpcio python3-protobuf python3-pytest
   protobuf-compiler protobuf-compiler-grpc
   qemu-system-x86 cpio kmod
+  docker-registry skopeo
 )
 missing=()
 for p in "${packages[@]}"; do
