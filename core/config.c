@@ -69,6 +69,7 @@ static const struct daemon_key daemon_keys[] = {
         { "socket_mode", parse_mode, offsetof(struct quilt_config, socket_mode) },
         { "socket_group", parse_name, offsetof(struct quilt_config, socket_group) },
         { "stop_timeout", parse_timeout, offsetof(struct quilt_config, stop_timeout_seconds) },
+        { "insecure_registries", parse_name, offsetof(struct quilt_config, insecure_registries) },
 };
 
 static const char *const log_level_names[] = {
@@ -208,6 +209,7 @@ void quilt_config_free(struct quilt_config *cfg)
         free(cfg->plugin_dir);
         free(cfg->monitor_path);
         free(cfg->socket_group);
+        free(cfg->insecure_registries);
         for (size_t i = 0; i < cfg->n_profiles; i++)
                 profile_done(&cfg->profiles[i]);
         free(cfg->profiles);

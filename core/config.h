@@ -41,6 +41,7 @@ struct quilt_config {
         unsigned socket_mode;                   /* default 0660 */
         char *socket_group;                     /* optional group owning the socket */
         unsigned stop_timeout_seconds;          /* default for StopContainer: 10 */
+        char *insecure_registries;              /* "HOST[:PORT], ...": plain HTTP allowed (PullImage) */
         /* [plugins] chain is profiles[0] (name ""); [profile.NAME] follow. */
         size_t n_profiles;
         struct quilt_profile *profiles;

@@ -482,8 +482,31 @@ static void append(char *buf, size_t *len, const char *data, size_t n)
  * stdout into `out`, its stderr into `errbuf` (each HELPER_OUTPUT_MAX +
  * 1).  Returns the exit status (0 = success), or -1 with `st` set when it
  * could not run. */
-static int run_helper(const char *mode, const char *store, const char *path, char *out,
-                      char *errbuf, struct quilt_status *st)
+/* The helper's argv: "MODE --store DIR [--insecure-registry H]... ARG";
+ * `insecure` is the config's comma-separated list (pull only). */
+#define HELPER_ARGS_MAX 64
+
+static size_t helper_args(const char **argv, char *insecure_copy, const char *helper,
+                          const char *mode, const char *store, const char *arg)
+{
+        size_t n = 0;
+        argv[n++] = helper;
+        argv[n++] = mode;
+        argv[n++] = "--store";
+        argv[n++] = store;
+        char *save = NULL;
+        for (char *h = insecure_copy ? strtok_r(insecure_copy, ", \t", &save) : NULL;
+             h && n + 3 < HELPER_ARGS_MAX; h = strtok_r(NULL, ", \t", &save)) {
+                argv[n++] = "--insecure-registry";
+                argv[n++] = h;
+        }
+        argv[n++] = arg;
+        argv[n] = NULL;
+        return n;
+}
+
+static int run_helper(const char *mode, const char *store, const char *path, const char *insecure,
+                      char *out, char *errbuf, struct quilt_status *st)
 {
         _cleanup_free_ char *helper = helper_path();
         if (!helper)
@@ -496,7 +519,9 @@ static int run_helper(const char *mode, const char *store, const char *path, cha
                 close(out_pipe[1]);
                 return quilt_status_set(st, QUILT_INTERNAL, "pipe: %s", strerror(errno));
         }
-        const char *argv[] = { helper, mode, "--store", store, path, NULL };
+        _cleanup_free_ char *insecure_copy = insecure ? strdup(insecure) : NULL;
+        const char *argv[HELPER_ARGS_MAX + 1];
+        helper_args(argv, insecure_copy, helper, mode, store, path);
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         posix_spawn_file_actions_init(&fa);
@@ -615,7 +640,7 @@ static int fetch_image(struct quilt_manager *m, const char *mode, const char *ar
         char out[HELPER_OUTPUT_MAX + 1], errbuf[HELPER_OUTPUT_MAX + 1];
         /* The unpack itself needs no lock of ours: the store's per-image
          * lock protects it, as for the rootfs plugin. */
-        int r = run_helper(mode, store, arg, out, errbuf, st);
+        int r = run_helper(mode, store, arg, pull ? m->cfg->insecure_registries : NULL, out, errbuf, st);
         if (r < 0)
                 return -1;
         if (r != 0) {

@@ -67,6 +67,7 @@ def test_missing_plugin_refused(env):
     ("[plugins]\nchain = rootfs\n[daemon]\nquilt_test_bogus = 1\n", 4),
     ("[plugins]\nchain = rootfs\n[quilt_test_section]\nx = 1\n", 3),
     ("[plugins]\nchain = rootfs\n\n[rootfs]\nmode = quilt-test-bogus\n", 5),
+    ("[plugins]\nchain = rootfs\n[daemon]\ninsecure_registries =\n", 4),
 ])
 def test_bad_config_names_file_and_line(env, text, line):
     cfg = env.write_config("bad", text)
@@ -200,3 +201,10 @@ def test_custom_chain_without_network_namespace(env, start_daemon, quilt_for):
     with open("/proc/net/dev") as f:
         host = sorted(l.split(":")[0].strip() for l in f.read().splitlines()[2:] if ":" in l)
     assert inside == host, "net = false but the container sees %s (host: %s)" % (inside, host)
+
+
+def test_insecure_registries_key(env):
+    cfg = env.write_config("insecure", "[daemon]\ninsecure_registries = registry.quilt-test:5000, "
+                                       "quilt-test-mirror\n[plugins]\nchain = rootfs\n")
+    r = _check_config(env, cfg)
+    assert r.rc == 0, r
