@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "oci_json.h"
 #include "oci_import.h"
 #include "rootfs.h"
 #include "tar_entry.h"
@@ -20,19 +21,6 @@
 #define LAYERS_MAX 1024
 #define INDEX_DEPTH_MAX 4
 
-#if defined(__x86_64__)
-#define HOST_ARCH "amd64"
-#elif defined(__aarch64__)
-#define HOST_ARCH "arm64"
-#elif defined(__arm__)
-#define HOST_ARCH "arm"
-#elif defined(__i386__)
-#define HOST_ARCH "386"
-#elif defined(__riscv) && __riscv_xlen == 64
-#define HOST_ARCH "riscv64"
-#else
-#define HOST_ARCH "amd64"
-#endif
 
 #define imp_log(host, level, ...)                                                      \
         do {                                                                           \
@@ -66,15 +54,6 @@ static bool is_hex64(const char *s, size_t n)
                 if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
                         return false;
         return true;
-}
-
-/* "sha256:HEX" -> HEX, or NULL. */
-static const char *digest_hex(const char *d)
-{
-        if (!d || strncmp(d, IMAGE_DIGEST_PREFIX, strlen(IMAGE_DIGEST_PREFIX)) != 0)
-                return NULL;
-        const char *h = d + strlen(IMAGE_DIGEST_PREFIX);
-        return is_hex64(h, strlen(h)) ? h : NULL;
 }
 
 /* Open `rel`, a regular file, hash it and compare with `expect` (64 hex,
@@ -162,24 +141,6 @@ static int read_json_file(int dir_fd, const char *rel, json_object **ret, struct
         return read_json_fd(fd, rel, ret, err);
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-        json_object *v;
-        if (!o || !json_object_is_type(o, json_type_object) ||
-            !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-static json_object *jget(json_object *o, const char *key, json_type type)
-{
-        json_object *v;
-        if (!o || !json_object_is_type(o, json_type_object) ||
-            !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
-                return NULL;
-        return v;
-}
-
 /* ---- the plan: what to import ---- */
 
 struct layer {
@@ -209,39 +170,16 @@ static void plan_done(struct plan *p)
                 json_object_put(p->config);
 }
 
-/* The descriptor of an index to follow: the one for linux/HOST_ARCH,
- * else the only one. */
-static json_object *pick_manifest(json_object *index, const char *what, struct quilt_error *err)
-{
-        json_object *list = jget(index, "manifests", json_type_array);
-        size_t n = list ? json_object_array_length(list) : 0;
-        if (n == 0) {
-                quilt_error_set(err, -EINVAL, "%s lists no manifests", what);
-                return NULL;
-        }
-        for (size_t i = 0; i < n; i++) {
-                json_object *d = json_object_array_get_idx(list, i);
-                json_object *pl = jget(d, "platform", json_type_object);
-                const char *os = jstr(pl, "os"), *arch = jstr(pl, "architecture");
-                if (os && arch && !strcmp(os, "linux") && !strcmp(arch, HOST_ARCH))
-                        return d;
-        }
-        if (n == 1)
-                return json_object_array_get_idx(list, 0);
-        quilt_error_set(err, -ENOENT, "%s lists %zu manifests, none for linux/" HOST_ARCH, what, n);
-        return NULL;
-}
-
 /* A descriptor's blob, verified, parsed. */
 static int read_blob_json(struct plan *p, json_object *desc, const char *what, json_object **ret,
                           char ret_hex[QUILT_SHA256_HEX_SIZE], struct quilt_error *err)
 {
-        const char *digest = jstr(desc, "digest");
-        const char *hex = digest_hex(digest);
+        const char *digest = oci_jstr(desc, "digest");
+        const char *hex = oci_digest_hex(digest);
         if (!hex)
                 return quilt_error_set(err, -EINVAL, "%s: digest '%s' is not sha256:HEX", what,
                                        digest ? digest : "");
-        json_object *sz = jget(desc, "size", json_type_int);
+        json_object *sz = oci_jget(desc, "size", json_type_int);
         char rel[128], label[256], actual[QUILT_SHA256_HEX_SIZE];
         snprintf(rel, sizeof(rel), "blobs/sha256/%s", hex);
         snprintf(label, sizeof(label), "%s %s", what, digest);
@@ -279,12 +217,12 @@ static int plan_oci(struct plan *p, struct quilt_error *err)
         int r = read_json_file(p->dir_fd, "oci-layout", &layout, err);
         if (r < 0)
                 return r;
-        if (!jstr(layout, "imageLayoutVersion"))
+        if (!oci_jstr(layout, "imageLayoutVersion"))
                 return quilt_error_set(err, -EINVAL, "oci-layout: no imageLayoutVersion");
         r = read_json_file(p->dir_fd, "index.json", &index, err);
         if (r < 0)
                 return r;
-        json_object *desc = pick_manifest(index, "index.json", err);
+        json_object *desc = oci_pick_manifest(index, "index.json", err);
         if (!desc)
                 return -EINVAL;
         char hex[QUILT_SHA256_HEX_SIZE];
@@ -298,16 +236,16 @@ static int plan_oci(struct plan *p, struct quilt_error *err)
                 if (manifest)
                         json_object_put(manifest);
                 manifest = doc;
-                if (!jget(manifest, "manifests", json_type_array))
+                if (!oci_jget(manifest, "manifests", json_type_array))
                         break;          /* a manifest, not an index */
                 char what[96];
                 snprintf(what, sizeof(what), "index sha256:%.12s", hex);
-                if (!(desc = pick_manifest(manifest, what, err)))
+                if (!(desc = oci_pick_manifest(manifest, what, err)))
                         return -EINVAL;
         }
         memcpy(p->key, hex, sizeof(p->key));
-        json_object *cdesc = jget(manifest, "config", json_type_object);
-        json_object *layers = jget(manifest, "layers", json_type_array);
+        json_object *cdesc = oci_jget(manifest, "config", json_type_object);
+        json_object *layers = oci_jget(manifest, "layers", json_type_array);
         if (!cdesc || !layers)
                 return quilt_error_set(err, -EINVAL, "manifest sha256:%s: no config or layers", hex);
         char chex[QUILT_SHA256_HEX_SIZE];
@@ -320,12 +258,12 @@ static int plan_oci(struct plan *p, struct quilt_error *err)
                                        n, LAYERS_MAX);
         for (size_t i = 0; i < n; i++) {
                 json_object *l = json_object_array_get_idx(layers, i);
-                const char *digest = jstr(l, "digest");
-                const char *lhex = digest_hex(digest);
+                const char *digest = oci_jstr(l, "digest");
+                const char *lhex = oci_digest_hex(digest);
                 if (!lhex)
                         return quilt_error_set(err, -EINVAL, "layer %zu: digest '%s' is not sha256:HEX",
                                                i + 1, digest ? digest : "");
-                json_object *sz = jget(l, "size", json_type_int);
+                json_object *sz = oci_jget(l, "size", json_type_int);
                 char rel[128];
                 snprintf(rel, sizeof(rel), "blobs/sha256/%s", lhex);
                 if ((r = add_layer(p, rel, lhex, sz ? json_object_get_int64(sz) : -1, err)) < 0)
@@ -361,8 +299,8 @@ static int plan_docker(struct plan *p, struct quilt_error *err)
                 return quilt_error_set(err, -EINVAL,
                                        "manifest.json: %zu images (one is imported at a time)", n);
         json_object *e = json_object_array_get_idx(m, 0);
-        const char *cfg = jstr(e, "Config");
-        json_object *layers = jget(e, "Layers", json_type_array);
+        const char *cfg = oci_jstr(e, "Config");
+        json_object *layers = oci_jget(e, "Layers", json_type_array);
         if (!cfg || !layers)
                 return quilt_error_set(err, -EINVAL, "manifest.json: no Config or Layers");
         char expect[QUILT_SHA256_HEX_SIZE], actual[QUILT_SHA256_HEX_SIZE];
@@ -378,7 +316,7 @@ static int plan_docker(struct plan *p, struct quilt_error *err)
         if ((r = read_json_fd(fd, label, &p->config, err)) < 0)
                 return r;
         memcpy(p->key, actual, sizeof(p->key));
-        json_object *diff = jget(jget(p->config, "rootfs", json_type_object), "diff_ids",
+        json_object *diff = oci_jget(oci_jget(p->config, "rootfs", json_type_object), "diff_ids",
                                  json_type_array);
         size_t nl = json_object_array_length(layers);
         if (!diff || json_object_array_length(diff) != nl)
@@ -390,7 +328,7 @@ static int plan_docker(struct plan *p, struct quilt_error *err)
         for (size_t i = 0; i < nl; i++) {
                 json_object *lp = json_object_array_get_idx(layers, i);
                 const char *id = json_object_get_string(json_object_array_get_idx(diff, i));
-                const char *hex = digest_hex(id);
+                const char *hex = oci_digest_hex(id);
                 if (!json_object_is_type(lp, json_type_string) || !hex)
                         return quilt_error_set(err, -EINVAL, "layer %zu: bad path or diff_id", i + 1);
                 /* docker save writes layers uncompressed: a layer's sha256
@@ -426,10 +364,10 @@ static int write_config(const char *dir, json_object *doc, struct quilt_error *e
         FILE *f = fopen(path, "wxe");
         if (!f)
                 return quilt_error_set(err, -errno, "creating %s: %m", path);
-        json_object *c = jget(doc, "config", json_type_object);
+        json_object *c = oci_jget(doc, "config", json_type_object);
         static const char *const arrays[] = { "Entrypoint", "Cmd", "Env" };
         for (size_t i = 0; c && i < ELEMENTSOF(arrays); i++) {
-                json_object *a = jget(c, arrays[i], json_type_array);
+                json_object *a = oci_jget(c, arrays[i], json_type_array);
                 for (size_t k = 0; a && k < json_object_array_length(a); k++) {
                         json_object *s = json_object_array_get_idx(a, k);
                         if (json_object_is_type(s, json_type_string))
@@ -438,7 +376,7 @@ static int write_config(const char *dir, json_object *doc, struct quilt_error *e
         }
         static const char *const strings[] = { "WorkingDir", "User" };
         for (size_t i = 0; c && i < ELEMENTSOF(strings); i++) {
-                const char *s = jstr(c, strings[i]);
+                const char *s = oci_jstr(c, strings[i]);
                 if (s && *s)
                         put_escaped(f, strings[i], s);
         }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "oci_json.h"
 #include "oci_import.h"
 #include "registry_pull.h"
 #include "sha256.h"
@@ -22,19 +23,6 @@
 #define TAG_MAX 128
 #define NAME_MAX_LEN 255
 
-#if defined(__x86_64__)
-#define HOST_ARCH "amd64"
-#elif defined(__aarch64__)
-#define HOST_ARCH "arm64"
-#elif defined(__arm__)
-#define HOST_ARCH "arm"
-#elif defined(__i386__)
-#define HOST_ARCH "386"
-#elif defined(__riscv) && __riscv_xlen == 64
-#define HOST_ARCH "riscv64"
-#else
-#define HOST_ARCH "amd64"
-#endif
 
 #define ACCEPT_MANIFESTS                                                        \
         "Accept: application/vnd.oci.image.index.v1+json, "                   \
@@ -87,24 +75,6 @@ static size_t sink_write(char *data, size_t sz, size_t nmemb, void *userdata)
         }
         s->size += n;
         return n;
-}
-
-static bool is_hex64(const char *s)
-{
-        if (strlen(s) != 64)
-                return false;
-        for (size_t i = 0; i < 64; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return true;
-}
-
-/* "sha256:HEX" -> HEX, or NULL. */
-static const char *digest_hex(const char *d)
-{
-        if (!d || strncmp(d, "sha256:", 7) != 0 || !is_hex64(d + 7))
-                return NULL;
-        return d + 7;
 }
 
 /* GET base + `path` into blobs/sha256/HEX.  With `expect_hex` the
@@ -283,7 +253,7 @@ static int parse_ref(const char *s, struct ref *ret, struct quilt_error *err)
                 return quilt_error_set(err, -EINVAL,
                                        "reference '%s': repository name '%s' is not valid ([a-z0-9._/-], no '..')",
                                        s, ret->name);
-        if (ret->by_digest ? !digest_hex(ret->reference) : !tag_is_valid(ret->reference))
+        if (ret->by_digest ? !oci_digest_hex(ret->reference) : !tag_is_valid(ret->reference))
                 return quilt_error_set(err, -EINVAL, "reference '%s': %s '%s' is not valid", s,
                                        ret->by_digest ? "digest" : "tag", ret->reference);
         return 0;
@@ -309,50 +279,6 @@ static bool is_loopback(const char *hostport)
 
 /* ---- index ---- */
 
-static const char *jstr(json_object *o, const char *key)
-{
-        json_object *v;
-        if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-static json_object *jget(json_object *o, const char *key, json_type type)
-{
-        json_object *v;
-        if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
-                return NULL;
-        return v;
-}
-
-static int64_t jsize(json_object *desc)
-{
-        json_object *sz = jget(desc, "size", json_type_int);
-        return sz ? json_object_get_int64(sz) : -1;
-}
-
-/* As oci_import does: linux/HOST_ARCH, else the only entry. */
-static json_object *pick_manifest(json_object *index, const char *what, struct quilt_error *err)
-{
-        json_object *list = jget(index, "manifests", json_type_array);
-        size_t n = list ? json_object_array_length(list) : 0;
-        if (n == 0) {
-                quilt_error_set(err, -EINVAL, "%s lists no manifests", what);
-                return NULL;
-        }
-        for (size_t i = 0; i < n; i++) {
-                json_object *d = json_object_array_get_idx(list, i);
-                json_object *pl = jget(d, "platform", json_type_object);
-                const char *os = jstr(pl, "os"), *arch = jstr(pl, "architecture");
-                if (os && arch && !strcmp(os, "linux") && !strcmp(arch, HOST_ARCH))
-                        return d;
-        }
-        if (n == 1)
-                return json_object_array_get_idx(list, 0);
-        quilt_error_set(err, -ENOENT, "%s lists %zu manifests, none for linux/" HOST_ARCH, what, n);
-        return NULL;
-}
-
 static int write_file(int dir_fd, const char *name, const char *text, struct quilt_error *err)
 {
         _cleanup_close_ int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -375,7 +301,7 @@ static int fetch_image(struct pull *p, const struct ref *ref, int dir_fd, struct
                 return quilt_error_set(err, -ENOMEM, "out of memory");
         char what[160];
         snprintf(what, sizeof(what), "manifest %s", ref->reference);
-        int r = fetch(p, path, true, what, ref->by_digest ? digest_hex(ref->reference) : NULL, -1,
+        int r = fetch(p, path, true, what, ref->by_digest ? oci_digest_hex(ref->reference) : NULL, -1,
                       top_hex, &top_size, &mem, &top_type, err);
         if (r < 0)
                 return r;
@@ -387,20 +313,20 @@ static int fetch_image(struct pull *p, const struct ref *ref, int dir_fd, struct
         }
         if (!top_type || !*top_type || !strcmp(top_type, "application/json")) {
                 free(top_type);
-                const char *mt = jstr(doc, "mediaType");
-                top_type = strdup(mt ? mt : jget(doc, "manifests", json_type_array)
+                const char *mt = oci_jstr(doc, "mediaType");
+                top_type = strdup(mt ? mt : oci_jget(doc, "manifests", json_type_array)
                                           ? "application/vnd.oci.image.index.v1+json"
                                           : "application/vnd.oci.image.manifest.v1+json");
         }
         memcpy(hex, top_hex, sizeof(hex));
-        for (int depth = 0; r == 0 && jget(doc, "manifests", json_type_array); depth++) {
+        for (int depth = 0; r == 0 && oci_jget(doc, "manifests", json_type_array); depth++) {
                 if (depth >= INDEX_DEPTH_MAX) {
                         r = quilt_error_set(err, -ELOOP, "image indexes nested too deep");
                         break;
                 }
                 snprintf(what, sizeof(what), "index sha256:%.12s", hex);
-                json_object *desc = pick_manifest(doc, what, err);
-                const char *h = desc ? digest_hex(jstr(desc, "digest")) : NULL;
+                json_object *desc = oci_pick_manifest(doc, what, err);
+                const char *h = desc ? oci_digest_hex(oci_jstr(desc, "digest")) : NULL;
                 if (!desc) {
                         r = -EINVAL;
                         break;
@@ -417,7 +343,7 @@ static int fetch_image(struct pull *p, const struct ref *ref, int dir_fd, struct
                         r = quilt_error_set(err, -ENOMEM, "out of memory");
                         break;
                 }
-                r = fetch(p, p2, true, what, expect, jsize(desc), hex, NULL, &m2, NULL, err);
+                r = fetch(p, p2, true, what, expect, oci_jsize(desc), hex, NULL, &m2, NULL, err);
                 free(p2);
                 if (r < 0)
                         break;
@@ -427,8 +353,8 @@ static int fetch_image(struct pull *p, const struct ref *ref, int dir_fd, struct
                 if (!doc || !json_object_is_type(doc, json_type_object))
                         r = quilt_error_set(err, -EINVAL, "%s: not a JSON object", what);
         }
-        json_object *cdesc = r == 0 ? jget(doc, "config", json_type_object) : NULL;
-        json_object *layers = r == 0 ? jget(doc, "layers", json_type_array) : NULL;
+        json_object *cdesc = r == 0 ? oci_jget(doc, "config", json_type_object) : NULL;
+        json_object *layers = r == 0 ? oci_jget(doc, "layers", json_type_array) : NULL;
         if (r == 0 && (!cdesc || !layers))
                 r = quilt_error_set(err, -EINVAL,
                                     "manifest sha256:%s: no config or layers (docker schema 1 is not supported)",
@@ -439,7 +365,7 @@ static int fetch_image(struct pull *p, const struct ref *ref, int dir_fd, struct
                                     LAYERS_MAX);
         for (size_t i = 0; r == 0 && i <= n; i++) {
                 json_object *d = i == 0 ? cdesc : json_object_array_get_idx(layers, i - 1);
-                const char *digest = jstr(d, "digest"), *h = digest_hex(digest);
+                const char *digest = oci_jstr(d, "digest"), *h = oci_digest_hex(digest);
                 if (i == 0)
                         snprintf(what, sizeof(what), "config %s", digest ? digest : "");
                 else
@@ -455,7 +381,7 @@ static int fetch_image(struct pull *p, const struct ref *ref, int dir_fd, struct
                         r = quilt_error_set(err, -ENOMEM, "out of memory");
                         break;
                 }
-                r = fetch(p, bp, false, what, h, jsize(d), got, NULL, NULL, NULL, err);
+                r = fetch(p, bp, false, what, h, oci_jsize(d), got, NULL, NULL, NULL, err);
                 free(bp);
         }
         if (doc)
