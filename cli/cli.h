@@ -44,6 +44,10 @@ int quilt_cli_usage_error(const struct quilt_cli_command *cmd, const char *fmt, 
 int quilt_cli_usage(const struct quilt_cli_command *cmd);
 /* The matching report for a getopt_long() return of '?' or ':'. */
 int quilt_cli_bad_option(const struct quilt_cli_command *cmd, int c, char **argv);
+/* The options of a command that takes only --json and `n_ids` (0 or 1)
+ * container IDs.  Returns -1 to go on, else the exit code. */
+int quilt_cli_json_command(const struct quilt_cli_command *cmd, int argc, char **argv, int n_ids,
+                           bool *ret_json, const char **ret_id);
 
 /* "RUNNING" for CONTAINER_STATE_RUNNING; "STATE_<n>" when unknown (static buffer). */
 const char *quilt_cli_state_name(int state);

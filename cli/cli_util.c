@@ -172,3 +172,36 @@ size_t quilt_cli_width(const char *s)
                         n++;
         return n;
 }
+
+int quilt_cli_json_command(const struct quilt_cli_command *cmd, int argc, char **argv, int n_ids,
+                           bool *ret_json, const char **ret_id)
+{
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        int c;
+
+        *ret_json = false;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+                switch (c) {
+                case 'j':
+                        *ret_json = true;
+                        break;
+                case 'h':
+                        return quilt_cli_usage(cmd);
+                default:
+                        return quilt_cli_bad_option(cmd, c, argv);
+                }
+        }
+        if (n_ids == 0) {
+                if (optind != argc)
+                        return quilt_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+                return -1;
+        }
+        if (argc - optind != 1)
+                return quilt_cli_usage_error(cmd, argc == optind ? "missing container ID" : "too many arguments");
+        *ret_id = argv[optind];
+        return -1;
+}

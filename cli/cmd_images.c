@@ -78,30 +78,15 @@ static int print_images(Quilt__V1__Image **images, size_t n)
 
 int quilt_cmd_images(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         Quilt__V1__ListImagesRequest req = QUILT__V1__LIST_IMAGES_REQUEST__INIT;
         struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
-        bool json = false;
-        int c;
+        const char *id = NULL;
+        bool json;
+        int c = quilt_cli_json_command(cmd, argc, argv, 0, &json, &id);
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-                switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'h':
-                        return quilt_cli_usage(cmd);
-                default:
-                        return quilt_cli_bad_option(cmd, c, argv);
-                }
-        }
-        if (optind != argc)
-                return quilt_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        if (c >= 0)
+                return c;
         if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_LIST_IMAGES, &req.base,
                                QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
                 c = quilt_cli_rpc_failed(&err);

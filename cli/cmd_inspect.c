@@ -99,30 +99,15 @@ static int get_status(const char *id, Quilt__V1__ContainerStatusResponse **ret)
 
 int quilt_cmd_status(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         Quilt__V1__ContainerStatusResponse *st = NULL;
-        bool json = false;
-        int c;
+        const char *id = NULL;
+        bool json;
+        int c = quilt_cli_json_command(cmd, argc, argv, 1, &json, &id);
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-                switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'h':
-                        return quilt_cli_usage(cmd);
-                default:
-                        return quilt_cli_bad_option(cmd, c, argv);
-                }
-        }
-        if (argc - optind != 1)
-                return quilt_cli_usage_error(cmd, argc == optind ? "missing container ID" : "too many arguments");
+        if (c >= 0)
+                return c;
 
-        c = get_status(argv[optind], &st);
+        c = get_status(id, &st);
         if (c != 0)
                 return c;
         if (json) {

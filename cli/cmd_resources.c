@@ -158,32 +158,17 @@ static void print_stats_json(const Quilt__V1__ContainerStatsResponse *s)
 
 int quilt_cmd_stats(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         Quilt__V1__GetContainerStatsRequest req = QUILT__V1__GET_CONTAINER_STATS_REQUEST__INIT;
         struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
-        bool json = false;
-        int c;
+        const char *id = NULL;
+        bool json;
+        int c = quilt_cli_json_command(cmd, argc, argv, 1, &json, &id);
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-                switch (c) {
-                case 'j':
-                        json = true;
-                        break;
-                case 'h':
-                        return quilt_cli_usage(cmd);
-                default:
-                        return quilt_cli_bad_option(cmd, c, argv);
-                }
-        }
-        if (argc - optind != 1)
-                return quilt_cli_usage_error(cmd, argc == optind ? "missing container ID" : "too many arguments");
+        if (c >= 0)
+                return c;
 
-        req.container_id = argv[optind];
+        req.container_id = (char *)id;
         if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_GET_CONTAINER_STATS, &req.base,
                                QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
                 c = quilt_cli_rpc_failed(&err);
@@ -197,7 +182,7 @@ int quilt_cmd_stats(const struct quilt_cli_command *cmd, int argc, char **argv)
                 /* By the full id the daemon answered with, so a name that
                  * was reused in between cannot mix two containers. */
                 Quilt__V1__ContainerStatusResponse *st = try_status(s->container_id[0] ? s->container_id
-                                                                                        : argv[optind]);
+                                                                                        : id);
                 print_stats_human(s, st ? st->resources : NULL);
                 if (st)
                         protobuf_c_message_free_unpacked(&st->base, NULL);
