@@ -17,8 +17,10 @@ Fixtures:
   quilt_for    function: quilt_for(daemon, image) -> CLI session on it
 """
 
+import importlib
 import json
 import os
+import sys
 import tempfile
 
 import pytest
@@ -220,3 +222,26 @@ def quilt_for():
     yield make
     for s in sessions:
         s.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pb(env):
+    """(quilt_pb2, quilt_pb2_grpc): Python stubs generated from proto/quilt.proto
+    alone with protoc and grpc_python_plugin, for an independent gRPC client."""
+    pytest.importorskip("grpc", reason="python3-grpcio is not installed")
+    out = env.path("pystubs")
+    os.makedirs(out)
+    protoc, plugin = "/usr/bin/protoc", "/usr/bin/grpc_python_plugin"
+    for tool in (protoc, plugin):
+        assert os.access(tool, os.X_OK), "%s missing (protobuf-compiler, protobuf-compiler-grpc)" % tool
+    r = qi.run_cmd([protoc, "-I", env.paths.proto_dir, "--python_out=" + out,
+                    "--grpc_out=" + out, "--plugin=protoc-gen-grpc=" + plugin,
+                    os.path.join(env.paths.proto_dir, "quilt.proto")], timeout=60)
+    assert r.rc == 0, r
+    sys.path.insert(0, out)
+    try:
+        pb2 = importlib.import_module("quilt_pb2")
+        pb2_grpc = importlib.import_module("quilt_pb2_grpc")
+    finally:
+        sys.path.remove(out)
+    return pb2, pb2_grpc

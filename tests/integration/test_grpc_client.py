@@ -2,9 +2,7 @@
 """An independent client: Python grpcio with stubs generated from
 proto/quilt.proto alone, proving the API is plain gRPC."""
 
-import importlib
 import os
-import sys
 import time
 
 import pytest
@@ -12,27 +10,6 @@ import pytest
 import quilt_itest as qi
 
 grpc = pytest.importorskip("grpc", reason="python3-grpcio is not installed")
-
-
-@pytest.fixture(scope="module")
-def pb(env):
-    out = env.path("pystubs")
-    os.makedirs(out)
-    protoc = "/usr/bin/protoc"
-    plugin = "/usr/bin/grpc_python_plugin"
-    for tool in (protoc, plugin):
-        assert os.access(tool, os.X_OK), "%s missing (protobuf-compiler, protobuf-compiler-grpc)" % tool
-    r = qi.run_cmd([protoc, "-I", env.paths.proto_dir, "--python_out=" + out,
-                    "--grpc_out=" + out, "--plugin=protoc-gen-grpc=" + plugin,
-                    os.path.join(env.paths.proto_dir, "quilt.proto")], timeout=60)
-    assert r.rc == 0, r
-    sys.path.insert(0, out)
-    try:
-        pb2 = importlib.import_module("quilt_pb2")
-        pb2_grpc = importlib.import_module("quilt_pb2_grpc")
-    finally:
-        sys.path.remove(out)
-    return pb2, pb2_grpc
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from test_tar_security import CASES as BAD_TARBALLS
 from test_tar_security import Targets
 
 grpc = pytest.importorskip("grpc", reason="python3-grpcio is not installed")
-from test_grpc_client import pb  # noqa: E402,F401  (the stubs fixture)
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
