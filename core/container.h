@@ -66,6 +66,7 @@ struct quilt_manager {
         char *containers_dir;
         pthread_mutex_t lock;
         pthread_cond_t changed;                 /* CLOCK_MONOTONIC */
+        pthread_rwlock_t images_lock;           /* see images.h; taken before `lock` */
         struct quilt_container_record *containers;      /* newest last */
 };
 

@@ -30,16 +30,14 @@
 
 extern char **environ;
 
-static pthread_rwlock_t images_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-void quilt_images_read_lock(void)
+void quilt_images_read_lock(struct quilt_manager *m)
 {
-        pthread_rwlock_rdlock(&images_lock);
+        pthread_rwlock_rdlock(&m->images_lock);
 }
 
-void quilt_images_unlock(void)
+void quilt_images_unlock(struct quilt_manager *m)
 {
-        pthread_rwlock_unlock(&images_lock);
+        pthread_rwlock_unlock(&m->images_lock);
 }
 
 static bool is_hex(const char *s, size_t n)
@@ -661,7 +659,7 @@ static int fetch_image(struct quilt_manager *m, const char *mode, const char *ar
                 return quilt_status_set(st, QUILT_INTERNAL, "the image helper answered '%.80s'", out);
         const char *hex = out + strlen(DIGEST_PREFIX);
 
-        pthread_rwlock_wrlock(&images_lock);
+        pthread_rwlock_wrlock(&m->images_lock);
         r = 0;
         if (!entry_exists(m, hex))      /* removed in between */
                 r = quilt_status_set(st, QUILT_ABORTED, "%s %s: sha256:%s was removed meanwhile",
@@ -677,7 +675,7 @@ static int fetch_image(struct quilt_manager *m, const char *mode, const char *ar
         if (r == 0 && !(img = image_message(m, hex, tags, n_tags, users, n_users)))
                 r = quilt_status_set(st, QUILT_INTERNAL, "reading sha256:%s: %s", hex,
                                      strerror(errno));
-        pthread_rwlock_unlock(&images_lock);
+        pthread_rwlock_unlock(&m->images_lock);
         tags_free(tags, n_tags);
         free(users);
         if (r < 0)
@@ -783,7 +781,7 @@ int quilt_manager_list_images(struct quilt_manager *m, Quilt__V1__ListImagesResp
         size_t n_tags = 0, n_users = 0, cap = 0;
         int r = 0;
 
-        pthread_rwlock_rdlock(&images_lock);
+        pthread_rwlock_rdlock(&m->images_lock);
         _cleanup_free_ char *sha = images_dir(m, "sha256");
         DIR *d = sha ? opendir(sha) : NULL;
         if (!sha)
@@ -816,7 +814,7 @@ int quilt_manager_list_images(struct quilt_manager *m, Quilt__V1__ListImagesResp
         }
         if (d)
                 closedir(d);
-        pthread_rwlock_unlock(&images_lock);
+        pthread_rwlock_unlock(&m->images_lock);
         tags_free(tags, n_tags);
         free(users);
         if (r < 0) {
@@ -870,7 +868,7 @@ int quilt_manager_remove_image(struct quilt_manager *m, const char *ref, char **
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
                                         "image: '%s' is a path: name a stored image by its digest or tag",
                                         ref);
-        pthread_rwlock_wrlock(&images_lock);
+        pthread_rwlock_wrlock(&m->images_lock);
         char digest[QUILT_IMAGE_DIGEST_SIZE];
         struct tag *tags = NULL;
         struct user *users = NULL;
@@ -911,7 +909,7 @@ int quilt_manager_remove_image(struct quilt_manager *m, const char *ref, char **
         }
         if (r == 0)
                 r = remove_entry(m, digest + strlen(DIGEST_PREFIX), st);
-        pthread_rwlock_unlock(&images_lock);
+        pthread_rwlock_unlock(&m->images_lock);
         tags_free(tags, n_tags);
         free(users);
         if (r < 0)

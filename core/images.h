@@ -23,8 +23,10 @@ struct quilt_manager;
 /* "sha256:" + 64 hex + NUL */
 #define QUILT_IMAGE_DIGEST_SIZE (7 + 64 + 1)
 
-void quilt_images_read_lock(void);
-void quilt_images_unlock(void);
+/* The image store's lock: shared while a create resolves a reference and
+ * registers its container, exclusive while RemoveImage counts users. */
+void quilt_images_read_lock(struct quilt_manager *m);
+void quilt_images_unlock(struct quilt_manager *m);
 
 /* Resolve a reference that is not a path: "sha256:HEX", "sha256:PREFIX"
  * or a bare PREFIX (>= 12 hex digits, unique), or a tag.  Call with the

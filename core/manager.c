@@ -615,7 +615,7 @@ int quilt_manager_create(struct quilt_manager *m, const Quilt__V1__CreateContain
                 bool locked = false;
                 return create(m, req, ret_id, st, &locked);
         }
-        quilt_images_read_lock();
+        quilt_images_read_lock(m);
         bool locked = true;
         char digest[QUILT_IMAGE_DIGEST_SIZE];
         int r = quilt_images_resolve(m, req->image, digest, st);
@@ -629,7 +629,7 @@ int quilt_manager_create(struct quilt_manager *m, const Quilt__V1__CreateContain
                 image_defaults_done(&d);
         }
         if (locked)
-                quilt_images_unlock();
+                quilt_images_unlock(m);
         return r;
 }
 
@@ -659,7 +659,7 @@ static int create(struct quilt_manager *m, const Quilt__V1__CreateContainerReque
         c->refs++;                      /* ours, until the monitor runs */
         pthread_mutex_unlock(&m->lock);
         if (*images_locked) {
-                quilt_images_unlock();  /* registered: RemoveImage sees it now */
+                quilt_images_unlock(m);  /* registered: RemoveImage sees it now */
                 *images_locked = false;
         }
 
@@ -1063,6 +1063,7 @@ int quilt_manager_new(const struct quilt_config *cfg, const char *config_path,
                 return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
         m->cfg = cfg;
         pthread_mutex_init(&m->lock, NULL);
+        pthread_rwlock_init(&m->images_lock, NULL);
         pthread_condattr_t attr;
         pthread_condattr_init(&attr);
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -1122,6 +1123,7 @@ void quilt_manager_free(struct quilt_manager *m)
         }
         pthread_cond_destroy(&m->changed);
         pthread_mutex_destroy(&m->lock);
+        pthread_rwlock_destroy(&m->images_lock);
         free(m->config_path);
         free(m->containers_dir);
         free(m);
