@@ -9,6 +9,7 @@ static const char *const state_names[] = {
         [QUILT_STATE_RUNNING] = "RUNNING",
         [QUILT_STATE_EXITED] = "EXITED",
         [QUILT_STATE_FAILED] = "FAILED",
+        [QUILT_STATE_SETUP] = "SETUP",
 };
 
 const char *quilt_state_name(enum quilt_state s)
@@ -30,6 +31,9 @@ bool quilt_state_transition_allowed(enum quilt_state from, enum quilt_state to)
 {
         switch (from) {
         case QUILT_STATE_PENDING:
+                return to == QUILT_STATE_SETUP || to == QUILT_STATE_RUNNING ||
+                       to == QUILT_STATE_FAILED;
+        case QUILT_STATE_SETUP:
                 return to == QUILT_STATE_RUNNING || to == QUILT_STATE_FAILED;
         case QUILT_STATE_RUNNING:
                 return to == QUILT_STATE_EXITED || to == QUILT_STATE_FAILED;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The container lifecycle: states and the only legal transitions.
  *
- *   PENDING ──▶ RUNNING ──▶ EXITED
- *      │           │
- *      └─────▶ FAILED ◀┘  (a stage or the exec failed; the monitor died)
+ *   PENDING ──▶ SETUP ──▶ RUNNING ──▶ EXITED
+ *      │          │          │
+ *      └──────────┴──▶ FAILED ◀┘  (a stage, a setup command or the exec
+ *                                 failed; a stop during setup; the monitor died)
+ *
+ * SETUP only when the request has setup commands.
  *
  * The values equal quilt.v1.ContainerState so they cross the API as is. */
 #ifndef QUILT_LIFECYCLE_H
@@ -16,6 +19,7 @@ enum quilt_state {
         QUILT_STATE_RUNNING = 2,
         QUILT_STATE_EXITED = 3,
         QUILT_STATE_FAILED = 4,
+        QUILT_STATE_SETUP = 5,
 };
 
 /* "PENDING", "RUNNING", ... or NULL for a value outside the enum. */

@@ -58,7 +58,7 @@ int quilt_log_parse_timestamp(const char *s, size_t len, int64_t *ret_ns)
 }
 
 int quilt_log_write(int fd, int64_t timestamp_ns, enum quilt_log_stream_id stream,
-                    const char *data, size_t len)
+                    uint32_t setup_command, const char *data, size_t len)
 {
         if (len > QUILT_LOG_RECORD_MAX)
                 return -E2BIG;
@@ -66,8 +66,11 @@ int quilt_log_write(int fd, int64_t timestamp_ns, enum quilt_log_stream_id strea
         if (quilt_log_format_timestamp(ts, timestamp_ns) < 0)
                 quilt_log_format_timestamp(ts, 0);
         char header[QUILT_LOG_HEADER_MAX + 1];
-        int hlen = snprintf(header, sizeof(header), "%s %s %zu\n", ts,
-                            stream == QUILT_LOG_STDERR ? "stderr" : "stdout", len);
+        const char *name = stream == QUILT_LOG_STDERR ? "stderr" : "stdout";
+        int hlen = setup_command
+                           ? snprintf(header, sizeof(header), "%s %s %zu setup=%u\n", ts, name, len,
+                                      (unsigned)setup_command)
+                           : snprintf(header, sizeof(header), "%s %s %zu\n", ts, name, len);
         struct iovec iov[3] = {
                 { header, (size_t)hlen },
                 { (void *)data, len },
@@ -107,7 +110,7 @@ long quilt_log_parse_record(const char *buf, size_t len, struct quilt_log_record
         else
                 return -EINVAL;
         size_t size = 0;
-        for (p += 7; p < nl; p++) {
+        for (p += 7; p < nl && *p != ' '; p++) {
                 if (*p < '0' || *p > '9')
                         return -EINVAL;
                 size = size * 10 + (size_t)(*p - '0');
@@ -116,6 +119,18 @@ long quilt_log_parse_record(const char *buf, size_t len, struct quilt_log_record
         }
         if (p == buf + QUILT_LOG_TIMESTAMP_LEN + 8)
                 return -EINVAL;                 /* no digits */
+        uint64_t setup = 0;
+        if (p < nl) {
+                if ((size_t)(nl - p) < 8 || memcmp(p, " setup=", 7))
+                        return -EINVAL;
+                for (p += 7; p < nl; p++) {
+                        if (*p < '0' || *p > '9')
+                                return -EINVAL;
+                        setup = setup * 10 + (uint64_t)(*p - '0');
+                        if (setup > UINT32_MAX)
+                                return -EINVAL;
+                }
+        }
         size_t total = hlen + 1 + size + 1;
         if (len < total)
                 return 0;
@@ -123,6 +138,7 @@ long quilt_log_parse_record(const char *buf, size_t len, struct quilt_log_record
                 return -EINVAL;
         ret->timestamp_ns = ts;
         ret->stream = stream;
+        ret->setup_command = (uint32_t)setup;
         ret->content = nl + 1;
         ret->len = size;
         return (long)total;

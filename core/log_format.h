@@ -7,7 +7,10 @@
  *   \n
  *
  * a header line (RFC 3339 time, stream, byte count), the bytes as they
- * came (binary-safe, any newlines inside), then one '\n'.  The layout
+ * came (binary-safe, any newlines inside), then one '\n'.  Output of
+ * setup command N carries " setup=N" at the end of its header line:
+ *
+ *   2026-11-30T08:00:00.123456789Z stderr 12 setup=1\n  The layout
  * follows the CRI log format's header, but a record is a chunk, not a
  * line: `yes` printing 50 MB costs 50 MB on disk and ~800 records to
  * stream, where per-line records would cost 20 times that.  Nothing is
@@ -25,22 +28,23 @@ enum quilt_log_stream_id {
 };
 
 #define QUILT_LOG_TIMESTAMP_LEN 30              /* 2026-11-30T08:00:00.123456789Z */
-/* "TIMESTAMP stdout 1048576\n" */
-#define QUILT_LOG_HEADER_MAX (QUILT_LOG_TIMESTAMP_LEN + 1 + 6 + 1 + 7 + 1)
+/* "TIMESTAMP stdout 1048576 setup=4294967295\n" */
+#define QUILT_LOG_HEADER_MAX (QUILT_LOG_TIMESTAMP_LEN + 1 + 6 + 1 + 7 + 7 + 10 + 1)
 /* Larger records are refused: the monitor never writes more than a pipe read. */
 #define QUILT_LOG_RECORD_MAX (1024 * 1024)
 
 struct quilt_log_record {
         int64_t timestamp_ns;
         enum quilt_log_stream_id stream;
+        uint32_t setup_command;                 /* 1.. for setup command N, 0 for the command */
         const char *content;                    /* points into the parsed buffer */
         size_t len;
 };
 
 /* Write `len` bytes of output (at most QUILT_LOG_RECORD_MAX) as one
- * record with one writev. */
+ * record with one writev; `setup_command` 0 for the command's output. */
 int quilt_log_write(int fd, int64_t timestamp_ns, enum quilt_log_stream_id stream,
-                    const char *data, size_t len);
+                    uint32_t setup_command, const char *data, size_t len);
 
 /* Parse the record at the start of buf.  Returns the bytes it takes (> 0),
  * 0 when buf holds only part of it (read more), -EINVAL when malformed. */

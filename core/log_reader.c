@@ -124,6 +124,7 @@ int quilt_log_stream_next(struct quilt_log_stream *s, struct quilt_log_chunk *re
                         s->start += (size_t)used;
                         ret->source = rec.stream;
                         ret->timestamp_ns = rec.timestamp_ns;
+                        ret->setup_command = rec.setup_command;
                         ret->data = (const uint8_t *)rec.content;
                         ret->len = rec.len;
                         return 1;

@@ -83,6 +83,7 @@ int quilt_manager_open_logs(struct quilt_manager *m, const char *ref, bool follo
 struct quilt_log_chunk {
         int source;                             /* QUILT__V1__LOG_SOURCE__LOG_SOURCE_STDOUT / _STDERR */
         int64_t timestamp_ns;
+        uint32_t setup_command;                 /* 1.. for setup command N's output, else 0 */
         const uint8_t *data;                    /* valid until the next call */
         size_t len;
 };

@@ -28,7 +28,7 @@ int quilt_log_pump_read(struct quilt_log_pump *pump, int log_fd)
                         return 0;
                 }
                 int r = quilt_log_write(log_fd, quilt_now_ns(), (enum quilt_log_stream_id)pump->stream,
-                                        buf, (size_t)n);
+                                        pump->setup_command, buf, (size_t)n);
                 if (r < 0)
                         return r;
         }

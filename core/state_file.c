@@ -54,6 +54,8 @@ int quilt_run_state_write(const char *dir, const struct quilt_run_state *s)
                    "\nstats_ns=%" PRId64 "\n",
                 s->oom_killed ? 1 : 0, s->stats.memory_current_bytes, s->stats.memory_peak_bytes,
                 s->stats.cpu_usage_ns, s->stats.pids_current, s->stats.oom_kill_count, s->stats_ns);
+        if (s->setup_command)
+                fprintf(f, "setup_command=%u\n", (unsigned)s->setup_command);
         if (s->entered)         /* absent: not known (the monitor never got that far) */
                 fprintf(f, "entered=%s\n", s->entered);
         if (fclose(f) != 0)
@@ -107,6 +109,8 @@ int quilt_run_state_read(const char *dir, struct quilt_run_state *ret)
                         ret->started_ns = strtoll(v, NULL, 10);
                 else if (!strcmp(line, "finished_ns"))
                         ret->finished_ns = strtoll(v, NULL, 10);
+                else if (!strcmp(line, "setup_command"))
+                        ret->setup_command = (uint32_t)strtoul(v, NULL, 10);
                 else if (!strcmp(line, "oom_killed"))
                         ret->oom_killed = atoi(v) != 0;
                 else if (!strcmp(line, "stats"))

@@ -25,6 +25,7 @@ struct quilt_run_state {
         int64_t finished_ns;
         bool cleaned;                           /* every plugin's cleanup has run */
         bool oom_killed;
+        uint32_t setup_command;                 /* SETUP: the one running (1..) */
         struct quilt_stats stats;               /* the last figures read (after the exit) */
         int64_t stats_ns;
         char error[QUILT_ERROR_MESSAGE_MAX];

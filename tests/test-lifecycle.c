@@ -9,17 +9,21 @@
 #include "util.h"
 
 static const enum quilt_state all[] = {
-        QUILT_STATE_PENDING, QUILT_STATE_RUNNING, QUILT_STATE_EXITED, QUILT_STATE_FAILED,
+        QUILT_STATE_PENDING, QUILT_STATE_SETUP, QUILT_STATE_RUNNING, QUILT_STATE_EXITED,
+        QUILT_STATE_FAILED,
 };
 
 static void test_legal_transitions(void **state)
 {
-        /* The whole table: exactly these four arrows exist. */
+        /* The whole table: exactly these seven arrows exist. */
         for (size_t i = 0; i < ELEMENTSOF(all); i++)
                 for (size_t j = 0; j < ELEMENTSOF(all); j++) {
                         enum quilt_state a = all[i], b = all[j];
                         bool expected = (a == QUILT_STATE_PENDING && b == QUILT_STATE_RUNNING) ||
                                         (a == QUILT_STATE_PENDING && b == QUILT_STATE_FAILED) ||
+                                        (a == QUILT_STATE_PENDING && b == QUILT_STATE_SETUP) ||
+                                        (a == QUILT_STATE_SETUP && b == QUILT_STATE_RUNNING) ||
+                                        (a == QUILT_STATE_SETUP && b == QUILT_STATE_FAILED) ||
                                         (a == QUILT_STATE_RUNNING && b == QUILT_STATE_EXITED) ||
                                         (a == QUILT_STATE_RUNNING && b == QUILT_STATE_FAILED);
                         assert_int_equal(quilt_state_transition_allowed(a, b), expected);
@@ -30,6 +34,7 @@ static void test_terminal(void **state)
 {
         assert_false(quilt_state_is_terminal(QUILT_STATE_PENDING));
         assert_false(quilt_state_is_terminal(QUILT_STATE_RUNNING));
+        assert_false(quilt_state_is_terminal(QUILT_STATE_SETUP));
         assert_true(quilt_state_is_terminal(QUILT_STATE_EXITED));
         assert_true(quilt_state_is_terminal(QUILT_STATE_FAILED));
         assert_false(quilt_state_transition_allowed((enum quilt_state)0, QUILT_STATE_RUNNING));

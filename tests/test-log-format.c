@@ -45,10 +45,10 @@ static void test_write_parse(void **state)
         int fd = fileno(f);
         const char out1[] = "hello\nworld\npartial";
         const char bin[] = { 'a', '\0', '\n', '\xff', 'b' };
-        assert_int_equal(quilt_log_write(fd, 5, QUILT_LOG_STDOUT, out1, strlen(out1)), 0);
-        assert_int_equal(quilt_log_write(fd, 6, QUILT_LOG_STDERR, bin, sizeof(bin)), 0);
-        assert_int_equal(quilt_log_write(fd, 7, QUILT_LOG_STDOUT, "", 0), 0);
-        assert_int_equal(quilt_log_write(fd, 8, QUILT_LOG_STDOUT, " rest\n", 6), 0);
+        assert_int_equal(quilt_log_write(fd, 5, QUILT_LOG_STDOUT, 0, out1, strlen(out1)), 0);
+        assert_int_equal(quilt_log_write(fd, 6, QUILT_LOG_STDERR, 3, bin, sizeof(bin)), 0);
+        assert_int_equal(quilt_log_write(fd, 7, QUILT_LOG_STDOUT, 0, "", 0), 0);
+        assert_int_equal(quilt_log_write(fd, 8, QUILT_LOG_STDOUT, 0, " rest\n", 6), 0);
 
         size_t len;
         char *buf = read_all(f, &len);
@@ -59,6 +59,7 @@ static void test_write_parse(void **state)
         used = quilt_log_parse_record(buf, len, &rec);
         assert_true(used > 0);
         assert_int_equal(rec.stream, QUILT_LOG_STDOUT);
+        assert_int_equal(rec.setup_command, 0);
         assert_true(rec.timestamp_ns == 5);
         assert_int_equal(rec.len, strlen(out1));
         assert_memory_equal(rec.content, out1, rec.len);
@@ -67,6 +68,7 @@ static void test_write_parse(void **state)
         used = quilt_log_parse_record(buf + off, len - off, &rec);
         assert_true(used > 0);
         assert_int_equal(rec.stream, QUILT_LOG_STDERR);
+        assert_int_equal(rec.setup_command, 3);
         assert_int_equal(rec.len, sizeof(bin));
         assert_memory_equal(rec.content, bin, sizeof(bin));
         off += (size_t)used;
@@ -96,6 +98,11 @@ static void test_parse_rejects(void **state)
                 "2026-11-30T08:00:00.123456789Z stdout 1x\nx\n",
                 "2026-11-30T08:00:00.123456789Z stdout 1\nxy",
                 "2026-11-30T08:00:00.123456789Z stdout 99999999\n",
+                "2026-11-30T08:00:00.123456789Z stdout 1 setup=\nx\n",
+                "2026-11-30T08:00:00.123456789Z stdout 1 setup=x\nx\n",
+                "2026-11-30T08:00:00.123456789Z stdout 1 sotup=1\nx\n",
+                "2026-11-30T08:00:00.123456789Z stdout 1 setup=99999999999\nx\n",
+                "2026-11-30T08:00:00.123456789Z stdout 1 \nx\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(quilt_log_parse_record(bad[i], strlen(bad[i]), &rec), -EINVAL);
@@ -103,7 +110,10 @@ static void test_parse_rejects(void **state)
         assert_int_equal(quilt_log_parse_record(ok, strlen(ok), &rec), (long)strlen(ok));
         assert_int_equal(rec.len, 2);
         assert_int_equal(rec.stream, QUILT_LOG_STDERR);
-        assert_int_equal(quilt_log_write(-1, 0, QUILT_LOG_STDOUT, ok, QUILT_LOG_RECORD_MAX + 1), -E2BIG);
+        const char *tagged = "2026-11-30T08:00:00.123456789Z stdout 2 setup=12\nhi\n";
+        assert_int_equal(quilt_log_parse_record(tagged, strlen(tagged), &rec), (long)strlen(tagged));
+        assert_int_equal(rec.setup_command, 12);
+        assert_int_equal(quilt_log_write(-1, 0, QUILT_LOG_STDOUT, 0, ok, QUILT_LOG_RECORD_MAX + 1), -E2BIG);
 }
 
 int main(void)

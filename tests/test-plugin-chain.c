@@ -176,7 +176,8 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_plugin, kill), 96);
         assert_int_equal(offsetof(struct quilt_plugin, stats), 104);
         assert_int_equal(offsetof(struct quilt_plugin, update), 112);
-        assert_int_equal(sizeof(struct quilt_plugin), 120);
+        assert_int_equal(offsetof(struct quilt_plugin, features), 120);
+        assert_int_equal(sizeof(struct quilt_plugin), 128);
 
         assert_int_equal(offsetof(struct quilt_container, id), 8);
         assert_int_equal(offsetof(struct quilt_container, name), 16);
@@ -192,7 +193,21 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_container, struct_size), 0);
         assert_int_equal(offsetof(struct quilt_container, resources), 96);
         assert_int_equal(offsetof(struct quilt_container, cgroup_fd), 104);
-        assert_int_equal(sizeof(struct quilt_container), 112);
+        assert_int_equal(offsetof(struct quilt_container, setup_commands), 112);
+        assert_int_equal(offsetof(struct quilt_container, setup_timeout_seconds), 120);
+        assert_int_equal(offsetof(struct quilt_container, read_only_rootfs), 124);
+        assert_int_equal(offsetof(struct quilt_container, mounts), 128);
+        assert_int_equal(offsetof(struct quilt_container, n_mounts), 136);
+        assert_int_equal(sizeof(struct quilt_container), 144);
+
+        assert_int_equal(offsetof(struct quilt_mount, type), 4);
+        assert_int_equal(offsetof(struct quilt_mount, source), 8);
+        assert_int_equal(offsetof(struct quilt_mount, target), 16);
+        assert_int_equal(offsetof(struct quilt_mount, volume), 24);
+        assert_int_equal(offsetof(struct quilt_mount, read_only), 32);
+        assert_int_equal(offsetof(struct quilt_mount, mode), 36);
+        assert_int_equal(offsetof(struct quilt_mount, size_bytes), 40);
+        assert_int_equal(sizeof(struct quilt_mount), 48);
 
         assert_int_equal(offsetof(struct quilt_resources, struct_size), 0);
         assert_int_equal(offsetof(struct quilt_resources, memory_limit_bytes), 8);
@@ -214,7 +229,9 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_host, log), 8);
         assert_int_equal(offsetof(struct quilt_host, config_apply), 16);
         assert_int_equal(offsetof(struct quilt_host, remove_tree), 24);
-        assert_int_equal(sizeof(struct quilt_host), 32);
+        assert_int_equal(offsetof(struct quilt_host, child_phase), 32);
+        assert_int_equal(offsetof(struct quilt_host, open_in_root), 40);
+        assert_int_equal(sizeof(struct quilt_host), 48);
 
         assert_int_equal(offsetof(struct quilt_error, code), 0);
         assert_int_equal(offsetof(struct quilt_error, message), 4);

@@ -149,6 +149,24 @@ struct quilt_stats {
         int64_t oom_kill_count;                 /* processes the OOM killer ended in the container */
 };
 
+/* A mount of CreateContainerRequest.mounts, as quiltd checked and resolved
+ * it (a volume's name became its directory). */
+enum quilt_mount_type {
+        QUILT_MOUNT_BIND,                       /* `source` (a host path) at `target` */
+        QUILT_MOUNT_TMPFS,                      /* a fresh tmpfs at `target` */
+};
+
+struct quilt_mount {
+        uint32_t struct_size;
+        enum quilt_mount_type type;
+        const char *source;                     /* BIND: absolute host path that existed at create; TMPFS: NULL */
+        const char *target;                     /* absolute, inside the container root; may cross symlinks */
+        const char *volume;                     /* the named volume `source` is, or NULL */
+        int read_only;                          /* non-zero: mounted read-only */
+        uint32_t mode;                          /* TMPFS: its root's mode; 0 = 01777 */
+        uint64_t size_bytes;                    /* TMPFS: 0 = the kernel's default */
+};
+
 struct quilt_container {
         /* sizeof(struct quilt_container) as the core was built: fields
          * past it are absent (check with QUILT_CONTAINER_HAS). */
@@ -172,6 +190,12 @@ struct quilt_container {
          * where the kernel can.  -1 when none.  The plugin owns and closes it;
          * its post_start must still place c->pid (harmless when already in). */
         int cgroup_fd;
+        /* Agent workloads. */
+        char *const *setup_commands;            /* NULL-terminated, never NULL; run by a setup plugin */
+        uint32_t setup_timeout_seconds;         /* per setup command; 0 = the plugin's default */
+        int read_only_rootfs;                   /* non-zero: the root mount read-only, /tmp writable */
+        const struct quilt_mount *const *mounts; /* n_mounts, in request order */
+        size_t n_mounts;
 };
 
 struct quilt_host {
@@ -187,6 +211,19 @@ struct quilt_host {
         /* Remove a directory tree without following symlinks or crossing
          * mount points.  A missing path is not an error. */
         int (*remove_tree)(const char *path, struct quilt_error *err);
+        /* In the container process only (in_child): a new phase of its
+         * output begins.  `setup_command` N >= 1: setup command N, whose
+         * text is `command`, starts now; the monitor shows the container in
+         * SETUP and tags output written from here on with N.  Returns 0 or
+         * a negative errno. */
+        int (*child_phase)(struct quilt_container *c, uint32_t setup_command, const char *command);
+        /* Open `path` (absolute or relative) inside the tree `root_fd` as
+         * the container will see it: symlinks and ".." never lead out of
+         * the tree (openat2 RESOLVE_IN_ROOT).  With `mkdir_mode` != 0,
+         * missing directories on the way, the last one included, are
+         * created with that mode.  Returns an O_PATH | O_CLOEXEC fd, or a
+         * negative errno with `err` filled ("PATH: reason"). */
+        int (*open_in_root)(int root_fd, const char *path, mode_t mkdir_mode, struct quilt_error *err);
 };
 
 /* True when the core's container struct has `field` (appended later). */
@@ -200,6 +237,13 @@ struct quilt_host {
         ((host) && (host)->struct_size >= offsetof(struct quilt_host, field) +    \
                                                   sizeof((host)->field) &&        \
          (host)->field)
+
+/* What a plugin does for a request, in quilt_plugin.features: quiltd
+ * refuses a request that needs a feature no plugin of its chain has
+ * (FAILED_PRECONDITION), instead of silently ignoring part of it. */
+#define QUILT_FEATURE_SETUP_COMMANDS (UINT64_C(1) << 0)  /* runs c->setup_commands */
+#define QUILT_FEATURE_MOUNTS (UINT64_C(1) << 1)          /* makes c->mounts */
+#define QUILT_FEATURE_READ_ONLY_ROOTFS (UINT64_C(1) << 2) /* honours c->read_only_rootfs */
 
 typedef int (*quilt_hook_fn)(void *state, struct quilt_container *c, struct quilt_error *err);
 
@@ -238,6 +282,9 @@ struct quilt_plugin {
         /* Apply new limits to the running container; fields at 0 stay as they are. */
         int (*update)(void *state, struct quilt_container *c, const struct quilt_resources *resources,
                       struct quilt_error *err);
+
+        /* QUILT_FEATURE_* this plugin provides. */
+        uint64_t features;
 };
 
 #ifdef __cplusplus
