@@ -5,9 +5,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "child_protocol.h"
 #include "config.h"
 #include "plugin_chain.h"
+#include "root_path.h"
 #include "util.h"
 
 static const char *const level_names[] = {
@@ -70,12 +73,52 @@ static void host_log(enum quilt_log_level level, const char *plugin, const char 
         errno = saved_errno;
 }
 
+/* The container process's ends of the monitor's pipes: set by the
+ * monitor's child before the in_child hooks run; -1 elsewhere. */
+static int child_report_fd = -1, child_ack_fd = -1;
+
+void quilt_host_set_child_channel(int report_fd, int ack_fd)
+{
+        child_report_fd = report_fd;
+        child_ack_fd = ack_fd;
+}
+
+int quilt_child_report_phase(uint32_t setup_command, const char *command)
+{
+        if (child_report_fd < 0 || child_ack_fd < 0)
+                return -ENOTCONN;
+        struct quilt_child_message msg = { .type = QUILT_CHILD_PHASE, .setup_command = setup_command };
+        if (command) {
+                size_t n = strnlen(command, sizeof(msg.message) - 1);
+                memcpy(msg.message, command, n);
+        }
+        int r = quilt_write_all(child_report_fd, &msg, sizeof(msg));
+        if (r < 0)
+                return r;
+        /* Wait until the monitor has taken the output written so far as the
+         * previous phase's: only then may this phase write anything. */
+        char ack;
+        ssize_t n;
+        do
+                n = read(child_ack_fd, &ack, 1);
+        while (n < 0 && errno == EINTR);
+        return n == 1 ? 0 : n < 0 ? -errno : -EPIPE;
+}
+
+static int host_child_phase(struct quilt_container *c, uint32_t setup_command, const char *command)
+{
+        (void)c;
+        return quilt_child_report_phase(setup_command, command);
+}
+
 static const struct quilt_host host_table = {
         .abi_version = QUILT_PLUGIN_ABI_VERSION,
         .struct_size = sizeof(struct quilt_host),
         .log = host_log,
         .config_apply = quilt_config_apply,
         .remove_tree = quilt_remove_tree,
+        .child_phase = host_child_phase,
+        .open_in_root = quilt_open_in_root,
 };
 
 const struct quilt_host *quilt_host_table(void)

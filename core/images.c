@@ -446,26 +446,6 @@ static Quilt__V1__Image *image_message(struct quilt_manager *m, const char *hex,
 
 /* ---- ImportImage ---- */
 
-static char *helper_path(void)
-{
-        char exe[4096];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        if (n > 0) {
-                exe[n] = '\0';
-                char *slash = strrchr(exe, '/');
-                if (slash) {
-                        *slash = '\0';
-                        char *p = NULL;
-                        if (asprintf(&p, "%s/quilt-image", exe) < 0)
-                                return NULL;
-                        if (access(p, X_OK) == 0)
-                                return p;
-                        free(p);
-                }
-        }
-        return strdup(QUILT_IMAGE_HELPER_PATH_DEFAULT);
-}
-
 static void append(char *buf, size_t *len, const char *data, size_t n)
 {
         size_t room = HELPER_OUTPUT_MAX - *len;
@@ -506,7 +486,7 @@ static size_t helper_args(const char **argv, char *insecure_copy, const char *he
 static int run_helper(const char *mode, const char *store, const char *path, const char *insecure,
                       char *out, char *errbuf, struct quilt_status *st)
 {
-        _cleanup_free_ char *helper = helper_path();
+        _cleanup_free_ char *helper = quilt_sibling_path("quilt-image", QUILT_IMAGE_HELPER_PATH_DEFAULT);
         if (!helper)
                 return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
         int out_pipe[2], err_pipe[2];

@@ -389,3 +389,15 @@ int quilt_plugin_chain_update(struct quilt_plugin_chain *chain, struct quilt_con
         }
         return 0;
 }
+
+uint64_t quilt_plugin_chain_features(const struct quilt_plugin_chain *chain)
+{
+        uint64_t features = 0;
+        for (size_t i = 0; chain && i < chain->n; i++) {
+                const struct quilt_plugin *p = chain->plugins[i].plugin;
+                /* A plugin built before `features` existed provides none. */
+                if (p->struct_size >= offsetof(struct quilt_plugin, features) + sizeof(p->features))
+                        features |= p->features;
+        }
+        return features;
+}

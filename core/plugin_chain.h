@@ -62,6 +62,9 @@ int quilt_plugin_chain_cleanup(struct quilt_plugin_chain *chain, struct quilt_co
                  ? (plugin)->field                                                      \
                  : NULL)
 
+/* The QUILT_FEATURE_* bits of every plugin in the chain, ORed. */
+uint64_t quilt_plugin_chain_features(const struct quilt_plugin_chain *chain);
+
 /* quiltd, before it starts threads: daemon_start of every plugin in order.
  * On failure the ones already started are stopped again. */
 int quilt_plugin_chain_daemon_start(struct quilt_plugin_chain *chain, struct quilt_error *err);
@@ -81,6 +84,12 @@ int quilt_plugin_chain_update(struct quilt_plugin_chain *chain, struct quilt_con
 
 /* The host services table given to plugins (log, config_apply, remove_tree). */
 const struct quilt_host *quilt_host_table(void);
+/* In the container process: where quilt_host.child_phase reports (the
+ * monitor's child pipe, see child_protocol.h) and waits for the monitor's
+ * acknowledgement (a byte on the sync pipe). */
+void quilt_host_set_child_channel(int report_fd, int ack_fd);
+/* quilt_host.child_phase itself, also for the core's own phase 0. */
+int quilt_child_report_phase(uint32_t setup_command, const char *command);
 /* Where quilt_host.log writes (stderr by default) and from which level. */
 void quilt_host_set_log_level(int level);
 

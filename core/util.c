@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "status.h"
 #include "util.h"
@@ -200,4 +202,24 @@ int quilt_read_file(const char *path, size_t max, char **ret_data, size_t *ret_l
                 *ret_len = len;
         *ret_data = TAKE_PTR(buf);
         return 0;
+}
+
+char *quilt_sibling_path(const char *name, const char *fallback)
+{
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n > 0) {
+                exe[n] = '\0';
+                char *slash = strrchr(exe, '/');
+                if (slash) {
+                        *slash = '\0';
+                        char *p = NULL;
+                        if (asprintf(&p, "%s/%s", exe, name) < 0)
+                                return NULL;
+                        if (access(p, X_OK) == 0)
+                                return p;
+                        free(p);
+                }
+        }
+        return strdup(fallback);
 }

@@ -34,4 +34,9 @@ int quilt_write_all(int fd, const void *buf, size_t len);
 
 size_t quilt_strv_length(char *const *v);
 
+/* The executable NAME next to the running one (a build tree runs as
+ * installed), else `fallback` (the installed path).  Malloc'd; NULL when
+ * out of memory. */
+char *quilt_sibling_path(const char *name, const char *fallback);
+
 #endif
