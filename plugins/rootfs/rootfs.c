@@ -8,7 +8,11 @@
  *   mode = pivot_root         pivot_root (default; needs a mount namespace)
  *                             or chroot (weaker: root can escape a chroot)
  *   readonly = false          remount the root read-only after the switch
- *                             (needs a mount namespace in both modes)
+ *                             (needs a mount namespace in both modes); a
+ *                             request's read_only_rootfs asks the same for
+ *                             one container.  A read-only root gets a
+ *                             fresh tmpfs on /tmp (unless a request mount
+ *                             is /tmp), mounted in pre_clone
  *   store = auto              overlay: unpack the image once into the image
  *                             store and mount an overlay (a per-container
  *                             upper and work dir over it) on the root;
@@ -305,6 +309,101 @@ static int rootfs_prepare_rootfs(void *state, struct quilt_container *c, struct 
         return prepare_overlay(s, c, err);
 }
 
+/* The config's readonly = true, or the request's read_only_rootfs. */
+static bool want_readonly(const struct rootfs_state *s, const struct quilt_container *c)
+{
+        return s->cfg.readonly || (QUILT_CONTAINER_HAS(c, read_only_rootfs) && c->read_only_rootfs);
+}
+
+/* Is what `fd` refers to the root of a mount (a request mount, say)? */
+static int is_mount_root(int fd, int root_fd, bool *ret)
+{
+        struct statx sx, root;
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MNT_ID, &sx) < 0)
+                return -errno;
+        if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) {
+                *ret = sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
+                return 0;
+        }
+        if (statx(root_fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MNT_ID, &root) < 0)
+                return -errno;
+        *ret = sx.stx_mnt_id != root.stx_mnt_id;
+        return 0;
+}
+
+/* Does a request mount (c->mounts, made after us by the mounts plugin)
+ * go to /tmp, the directory `tmp_fd` is?  Compared after resolving its
+ * target inside the root, so "/tmp/", or a path through a symlink, is /tmp
+ * too. */
+static bool request_mounts_tmp(const struct rootfs_state *s, const struct quilt_container *c,
+                               int root_fd, const struct stat *tmp)
+{
+        if (!QUILT_CONTAINER_HAS(c, n_mounts))
+                return false;
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                if (!c->mounts[i] || !c->mounts[i]->target)
+                        continue;
+                struct quilt_error ignored = { 0 };
+                _cleanup_close_ int fd = s->host->open_in_root(root_fd, c->mounts[i]->target, 0,
+                                                               &ignored);
+                struct stat st;
+                if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == tmp->st_dev &&
+                    st.st_ino == tmp->st_ino)
+                        return true;
+        }
+        return false;
+}
+
+/* A read-only root still needs a writable /tmp: a fresh tmpfs (1777,
+ * nosuid, nodev) on the root's /tmp, resolved (and made if missing)
+ * inside the root, unless /tmp is a mount already or a request mount
+ * will be (no tmpfs hidden under another one).  Mounted here, in the
+ * monitor's own mount namespace and before the mounts plugin's pre_clone:
+ * request mounts below /tmp then land on it, one at /tmp covers it, and
+ * the root's recursive bind in in_child carries it all into the
+ * container (a tmpfs mounted in the child would hide request mounts
+ * below /tmp). */
+static int mount_tmp(const struct rootfs_state *s, const struct quilt_container *c,
+                     const char *root, struct quilt_error *err)
+{
+        if (!QUILT_HOST_HAS(s->host, open_in_root))
+                return quilt_error_set(err, -EINVAL,
+                                       "a read-only root needs the host's open_in_root");
+        _cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return quilt_error_set(err, -errno, "open %s: %m", root);
+        _cleanup_close_ int dir_fd = s->host->open_in_root(root_fd, "/tmp", 01777, err);
+        if (dir_fd < 0)
+                return dir_fd;
+        struct stat st, rst;
+        if (fstat(dir_fd, &st) < 0 || fstat(root_fd, &rst) < 0)
+                return quilt_error_set(err, -errno, "/tmp: %m");
+        if (!S_ISDIR(st.st_mode))
+                return quilt_error_set(err, -ENOTDIR, "/tmp is not a directory in the image");
+        if (st.st_dev == rst.st_dev && st.st_ino == rst.st_ino)
+                return quilt_error_set(err, -EINVAL, "/tmp resolves to the root in the image");
+        bool mounted = false;
+        int r = is_mount_root(dir_fd, root_fd, &mounted);
+        if (r < 0)
+                return quilt_error_set(err, r, "/tmp: %s", strerror(-r));
+        if (mounted || request_mounts_tmp(s, c, root_fd, &st))
+                return 0;
+        _cleanup_close_ int fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs_fd < 0)
+                return quilt_error_set(err, -errno, "/tmp: fsopen tmpfs: %m");
+        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_SET_STRING, "mode", "1777", 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return quilt_error_set(err, -errno, "/tmp: creating a tmpfs: %m");
+        _cleanup_close_ int mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC,
+                                             MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (mnt_fd < 0)
+                return quilt_error_set(err, -errno, "/tmp: fsmount: %m");
+        if (move_mount(mnt_fd, "", dir_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return quilt_error_set(err, -errno, "/tmp: move_mount: %m");
+        return 0;
+}
+
 static int rootfs_pre_clone(void *state, struct quilt_container *c, struct quilt_error *err)
 {
         struct rootfs_state *s = state;
@@ -313,10 +412,11 @@ static int rootfs_pre_clone(void *state, struct quilt_container *c, struct quilt
                 return quilt_error_set(err, -EINVAL,
                                        "pivot_root needs a mount namespace: enable the ns plugin's "
                                        "mount namespace or use mode = chroot");
-        if (s->cfg.readonly && !mount_ns)
+        if (want_readonly(s, c) && !mount_ns)
                 return quilt_error_set(err, -EINVAL,
-                                       "readonly = true needs a mount namespace: enable the ns "
-                                       "plugin's mount namespace");
+                                       "a read-only root (readonly = true or read_only_rootfs) "
+                                       "needs a mount namespace: enable the ns plugin's mount "
+                                       "namespace");
         /* in_child may not allocate: resolve the path here, once, so the
          * child neither depends on its working directory nor on symlinks
          * in the state directory's path staying as they are. */
@@ -329,7 +429,7 @@ static int rootfs_pre_clone(void *state, struct quilt_container *c, struct quilt
                 return quilt_error_set(err, -errno, "%s: %m", s->root);
         if (!S_ISDIR(st.st_mode))
                 return quilt_error_set(err, -ENOTDIR, "%s is not a directory", s->root);
-        return 0;
+        return want_readonly(s, c) ? mount_tmp(s, c, s->root, err) : 0;
 }
 
 /* The mount flags `path` has now that a bind remount must repeat: in a
@@ -419,11 +519,10 @@ static int switch_pivot_root(const char *rootfs, struct quilt_error *err)
 static int switch_chroot(const char *rootfs, bool readonly, struct quilt_error *err)
 {
         if (readonly) {
-                /* pre_clone made sure there is a mount namespace. */
+                /* pre_clone made sure there is a mount namespace.  The
+                 * root becomes a mount of its own, made read-only once
+                 * we are in it (rootfs_in_child). */
                 int r = bind_rootfs(rootfs, err);
-                if (r < 0)
-                        return r;
-                r = remount_readonly(rootfs, err);
                 if (r < 0)
                         return r;
         }
@@ -441,20 +540,22 @@ static int rootfs_in_child(void *state, struct quilt_container *c, struct quilt_
 {
         const struct rootfs_state *s = state;
         bool mount_ns = c->clone_flags & CLONE_NEWNS;
+        bool readonly = want_readonly(s, c);
 
         /* pre_clone checked this already; the check is repeated because
          * without a mount namespace the mounts below would be the host's. */
-        if ((s->cfg.mode == ROOTFS_PIVOT_ROOT || s->cfg.readonly) && !mount_ns)
+        if ((s->cfg.mode == ROOTFS_PIVOT_ROOT || readonly) && !mount_ns)
                 return quilt_error_set(err, -EINVAL, "no mount namespace to switch the root in");
         if (!s->root)
                 return quilt_error_set(err, -EINVAL, "in_child without pre_clone");
 
-        if (s->cfg.mode == ROOTFS_CHROOT)
-                return switch_chroot(s->root, s->cfg.readonly, err);
-        int r = switch_pivot_root(s->root, err);
+        int r = s->cfg.mode == ROOTFS_CHROOT ? switch_chroot(s->root, readonly, err)
+                                             : switch_pivot_root(s->root, err);
         if (r < 0)
                 return r;
-        return s->cfg.readonly ? remount_readonly("/", err) : 0;
+        /* "/" is the root mount now (pivot_root, or the bind under a
+         * chroot); /tmp is a tmpfs of its own already (mount_tmp). */
+        return readonly ? remount_readonly("/", err) : 0;
 }
 
 static int rootfs_cleanup(void *state, struct quilt_container *c, struct quilt_error *err)
@@ -497,4 +598,5 @@ QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
         .pre_clone = rootfs_pre_clone,
         .in_child = rootfs_in_child,
         .cleanup = rootfs_cleanup,
+        .features = QUILT_FEATURE_READ_ONLY_ROOTFS,
 };
