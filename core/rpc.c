@@ -8,6 +8,7 @@
 #include "rpc.h"
 #include "server.h"
 #include "util.h"
+#include "volumes.h"
 
 /* How long one wait for new log data may block before the stream checks
  * whether its client is still there. */
@@ -102,6 +103,8 @@ static int rpc_logs(struct quilt_call *call, struct quilt_manager *m,
                 resp.content.data = (uint8_t *)chunk.data;
                 resp.content.len = chunk.len;
                 resp.timestamp_nanos = chunk.timestamp_ns;
+                resp.setup_command = chunk.setup_command;
+                resp.setup_command = chunk.setup_command;
                 r = quilt_call_send(call, &resp.base);
                 if (r < 0)
                         return send_failed(r, st);
@@ -256,6 +259,58 @@ static int rpc_remove_image(struct quilt_call *call, struct quilt_manager *m,
         return r < 0 ? send_failed(r, st) : 0;
 }
 
+static void create_volume_freep(Quilt__V1__CreateVolumeResponse **p)
+{
+        if (*p)
+                quilt_create_volume_response_free(*p);
+}
+
+static void list_volumes_freep(Quilt__V1__ListVolumesResponse **p)
+{
+        if (*p)
+                quilt_list_volumes_response_free(*p);
+}
+
+static int rpc_create_volume(struct quilt_call *call, struct quilt_manager *m,
+                             const ProtobufCMessage *msg, struct quilt_status *st)
+{
+        const Quilt__V1__CreateVolumeRequest *req = (const void *)msg;
+        _cleanup_(create_volume_freep) Quilt__V1__CreateVolumeResponse *resp = NULL;
+
+        if (quilt_manager_create_volume(m, req->name, &resp, st) < 0)
+                return -1;
+
+        int r = quilt_call_send(call, &resp->base);
+        return r < 0 ? send_failed(r, st) : 0;
+}
+
+static int rpc_list_volumes(struct quilt_call *call, struct quilt_manager *m,
+                            const ProtobufCMessage *msg, struct quilt_status *st)
+{
+        _cleanup_(list_volumes_freep) Quilt__V1__ListVolumesResponse *resp = NULL;
+
+        if (quilt_manager_list_volumes(m, &resp, st) < 0)
+                return -1;
+
+        int r = quilt_call_send(call, &resp->base);
+        return r < 0 ? send_failed(r, st) : 0;
+}
+
+static int rpc_remove_volume(struct quilt_call *call, struct quilt_manager *m,
+                             const ProtobufCMessage *msg, struct quilt_status *st)
+{
+        const Quilt__V1__RemoveVolumeRequest *req = (const void *)msg;
+        _cleanup_free_ char *name = NULL;
+
+        if (quilt_manager_remove_volume(m, req->name, &name, st) < 0)
+                return -1;
+
+        Quilt__V1__RemoveVolumeResponse resp = QUILT__V1__REMOVE_VOLUME_RESPONSE__INIT;
+        resp.name = name;
+        int r = quilt_call_send(call, &resp.base);
+        return r < 0 ? send_failed(r, st) : 0;
+}
+
 const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT] = {
         [QUILT_METHOD_CREATE_CONTAINER] = rpc_create,
         [QUILT_METHOD_GET_CONTAINER_STATUS] = rpc_status,
@@ -269,4 +324,7 @@ const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT] = {
         [QUILT_METHOD_LIST_IMAGES] = rpc_list_images,
         [QUILT_METHOD_REMOVE_IMAGE] = rpc_remove_image,
         [QUILT_METHOD_PULL_IMAGE] = rpc_pull_image,
+        [QUILT_METHOD_CREATE_VOLUME] = rpc_create_volume,
+        [QUILT_METHOD_LIST_VOLUMES] = rpc_list_volumes,
+        [QUILT_METHOD_REMOVE_VOLUME] = rpc_remove_volume,
 };

@@ -37,6 +37,12 @@ const struct quilt_method quilt_methods[QUILT_METHOD_COUNT] = {
                 METHOD("RemoveImage", false, remove_image_request, remove_image_response),
         [QUILT_METHOD_PULL_IMAGE] =
                 METHOD("PullImage", false, pull_image_request, pull_image_response),
+        [QUILT_METHOD_CREATE_VOLUME] =
+                METHOD("CreateVolume", false, create_volume_request, create_volume_response),
+        [QUILT_METHOD_LIST_VOLUMES] =
+                METHOD("ListVolumes", false, list_volumes_request, list_volumes_response),
+        [QUILT_METHOD_REMOVE_VOLUME] =
+                METHOD("RemoveVolume", false, remove_volume_request, remove_volume_response),
 };
 
 int quilt_method_lookup(const char *path, size_t len)
