@@ -59,6 +59,7 @@ static int parse_log_level(struct parser *p, const struct daemon_key *k, const c
 static int parse_mode(struct parser *p, const struct daemon_key *k, const char *value, void *field);
 static int parse_timeout(struct parser *p, const struct daemon_key *k, const char *value,
                          void *field);
+static int parse_flag(struct parser *p, const struct daemon_key *k, const char *value, void *field);
 
 static const struct daemon_key daemon_keys[] = {
         { "socket", parse_path, offsetof(struct quilt_config, socket_path) },
@@ -70,6 +71,8 @@ static const struct daemon_key daemon_keys[] = {
         { "socket_group", parse_name, offsetof(struct quilt_config, socket_group) },
         { "stop_timeout", parse_timeout, offsetof(struct quilt_config, stop_timeout_seconds) },
         { "insecure_registries", parse_name, offsetof(struct quilt_config, insecure_registries) },
+        { "init", parse_flag, offsetof(struct quilt_config, init) },
+        { "init_path", parse_path, offsetof(struct quilt_config, init_path) },
 };
 
 static const char *const log_level_names[] = {
@@ -210,6 +213,7 @@ void quilt_config_free(struct quilt_config *cfg)
         free(cfg->monitor_path);
         free(cfg->socket_group);
         free(cfg->insecure_registries);
+        free(cfg->init_path);
         for (size_t i = 0; i < cfg->n_profiles; i++)
                 profile_done(&cfg->profiles[i]);
         free(cfg->profiles);
@@ -364,6 +368,13 @@ static int parse_timeout(struct parser *p, const struct daemon_key *k, const cha
         return 0;
 bad:
         return fail_value(p, k, "'%s' is not a number of seconds from 1 to 3600", value);
+}
+
+static int parse_flag(struct parser *p, const struct daemon_key *k, const char *value, void *field)
+{
+        if (quilt_config_parse_bool(value, field) < 0)
+                return fail_value(p, k, "'%s' is not a boolean (true or false)", value);
+        return 0;
 }
 
 static int daemon_key(struct parser *p, const char *key, const char *value)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "quilt/plugin.h"
 
@@ -28,6 +29,7 @@ struct quilt_profile {
         const char *file;
         int line;                               /* where its chain key stands */
         bool resource_control;                  /* a plugin applies Resources (quiltd fills it in) */
+        uint64_t features;                      /* QUILT_FEATURE_* of its plugins (quiltd fills it in) */
 };
 
 struct quilt_config {
@@ -42,6 +44,8 @@ struct quilt_config {
         char *socket_group;                     /* optional group owning the socket */
         unsigned stop_timeout_seconds;          /* default for StopContainer: 10 */
         char *insecure_registries;              /* "HOST[:PORT], ...": plain HTTP allowed (PullImage) */
+        bool init;                              /* requests get the minimal init unless they say no_init */
+        char *init_path;                        /* quilt-init; default next to quilt-monitor */
         /* [plugins] chain is profiles[0] (name ""); [profile.NAME] follow. */
         size_t n_profiles;
         struct quilt_profile *profiles;
@@ -55,6 +59,9 @@ struct quilt_config {
  * Sections that no chain names are errors; keys inside plugin sections are
  * checked by the plugin's init (see quilt_plugin_chain_load). */
 int quilt_config_load(const char *path, struct quilt_config **ret, struct quilt_error *err);
+
+/* true/false, yes/no, on/off, 1/0 (any case); -EINVAL otherwise. */
+int quilt_config_parse_bool(const char *v, bool *ret);
 
 /* Built-in defaults (no file): used only by tests. */
 struct quilt_config *quilt_config_new_default(void);

@@ -38,7 +38,7 @@ static void list_add(char *buf, size_t size, size_t *len, const char *word)
                 *len = (size_t)n >= size - *len ? size - 1 : *len + (size_t)n;
 }
 
-static int parse_bool(const char *v, bool *ret)
+int quilt_config_parse_bool(const char *v, bool *ret)
 {
         static const char *const yes[] = { "true", "yes", "on", "1" };
         static const char *const no[] = { "false", "no", "off", "0" };
@@ -98,7 +98,7 @@ static int apply_one(const struct quilt_config_section *section, const struct qu
 
         switch (k->type) {
         case QUILT_CONFIG_BOOL:
-                if (parse_bool(v, field) < 0)
+                if (quilt_config_parse_bool(v, field) < 0)
                         return fail(section, e, err, "%s: '%s' is not a boolean "
                                     "(true/false, yes/no, on/off, 1/0)", e->key, v);
                 return 0;

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "container_id.h"
 #include "lifecycle.h"
+#include "quilt.pb-c.h"
 #include "quilt/plugin.h"
 #include "status.h"
 
@@ -32,10 +33,18 @@ struct quilt_container_record {
         char *hostname;
         char *dir;                              /* STATE_DIR/containers/ID */
         char **command;
+        char **volumes;                         /* names of the volumes it mounts (NULL-terminated) */
+        Quilt__V1__Mount **mounts;              /* as requested, for the status */
+        size_t n_mounts;
+        char *user;
+        bool init;                              /* under the minimal init */
+        bool read_only_rootfs;
+        uint32_t n_setup_commands;
         int64_t created_ns;
 
         /* lock */
         enum quilt_state state;
+        uint32_t setup_command;                 /* SETUP: the one running (1..) */
         pid_t pid;
         int exit_code;
         int exit_signal;

@@ -11,14 +11,16 @@
 #include <time.h>
 
 #include "container.h"
+#include "exec_path.h"
 #include "images.h"
 #include "manager.h"
 #include "monitor_protocol.h"
 #include "server.h"
 #include "state_file.h"
 #include "util.h"
+#include "volumes.h"
+#include "workload_request.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* How long a stop waits for the monitor after SIGKILL before giving up. */
 #define KILL_GRACE_NS (30LL * 1000000000)
 
@@ -43,6 +45,9 @@ static void record_free(struct quilt_container_record *c)
         free(c->dir);
         free(c->reply);
         quilt_strv_free(c->command);
+        quilt_strv_free(c->volumes);
+        quilt_mounts_free(c->mounts, c->n_mounts);
+        free(c->user);
         free(c);
 }
 
@@ -110,6 +115,8 @@ void quilt_status_response_free(Quilt__V1__ContainerStatusResponse *r)
         free(r->hostname);
         free(r->resources);
         quilt_strv_free(r->command);
+        quilt_mounts_free(r->mounts, r->n_mounts);
+        free(r->user);
         free(r);
 }
 
@@ -180,7 +187,7 @@ static Quilt__V1__ContainerStatusResponse *status_response(const struct quilt_co
         r->state = (Quilt__V1__ContainerState)c->state;
         r->exit_code = c->exit_code;
         r->exit_signal = c->exit_signal;
-        r->pid = c->state == QUILT_STATE_RUNNING ? c->pid : 0;
+        r->pid = c->state == QUILT_STATE_RUNNING || c->state == QUILT_STATE_SETUP ? c->pid : 0;
         r->error_message = strdup(c->error);
         r->created_at_ns = c->created_ns;
         r->started_at_ns = c->started_ns;
@@ -192,8 +199,15 @@ static Quilt__V1__ContainerStatusResponse *status_response(const struct quilt_co
         r->n_command = quilt_strv_length(c->command);
         r->oom_killed = c->oom_killed;
         r->resources = resources_message(&c->resources);
+        r->setup_command = c->state == QUILT_STATE_SETUP ? c->setup_command : 0;
+        r->setup_commands = c->n_setup_commands;
+        r->init = c->init;
+        r->read_only_rootfs = c->read_only_rootfs;
+        r->user = strdup(c->user);
+        r->mounts = quilt_mounts_copy(c->mounts, c->n_mounts);
+        r->n_mounts = r->mounts ? c->n_mounts : 0;
         if (!r->container_id || !r->name || !r->error_message || !r->image || !r->profile ||
-            !r->hostname || !r->command || !r->resources) {
+            !r->hostname || !r->command || !r->resources || !r->user || !r->mounts) {
                 quilt_status_response_free(r);
                 return NULL;
         }
@@ -352,7 +366,7 @@ static int validate_request(struct quilt_manager *m, const Quilt__V1__CreateCont
                                         "resources: the %s%s%s chain has no resource-control plugin to apply them (add cgroup to its chain)",
                                         *req->profile ? "'" : "default", req->profile,
                                         *req->profile ? "'" : "");
-        return 0;
+        return quilt_workload_validate(req, profile, st);
 }
 
 static int env_entry_compare(const void *a, const void *b)
@@ -376,8 +390,9 @@ static int write_spec(const struct quilt_container_record *c,
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
                 env[k++] = req->environment[i];
-        const char *extra[][2] = { { "PATH", has_path ? NULL : DEFAULT_PATH },
-                                   { "HOME", has_home ? NULL : "/root" },
+        const char *extra[][2] = { { "PATH", has_path ? NULL : QUILT_DEFAULT_PATH },
+                                   /* With a user, the monitor takes HOME from its passwd entry. */
+                                   { "HOME", has_home || *req->user ? NULL : "/root" },
                                    { "HOSTNAME", c->hostname } };
         size_t d = 0;
         for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
@@ -398,6 +413,8 @@ static int write_spec(const struct quilt_container_record *c,
         spec.n_environment = k;
         spec.hostname = c->hostname;
         spec.working_directory = req->working_directory[0] ? req->working_directory : "/";
+        spec.init = c->init;
+        spec.no_init = !c->init;
 
         size_t len = quilt__v1__create_container_request__get_packed_size(&spec);
         _cleanup_free_ uint8_t *buf = malloc(len ? len : 1);
@@ -451,9 +468,17 @@ static struct quilt_container_record *record_new(struct quilt_manager *m,
                               req->hostname[0] ? strlen(req->hostname) : QUILT_SHORT_ID_LEN);
         c->command = strv_copy_n(req->command, req->n_command);
         resources_from_message(&c->resources, req->resources);
+        c->volumes = quilt_workload_volumes(req);
+        c->mounts = quilt_mounts_copy(req->mounts, req->n_mounts);
+        c->n_mounts = req->n_mounts;
+        c->user = strdup(req->user);
+        c->init = quilt_workload_init(req, m->cfg);
+        c->read_only_rootfs = req->read_only_rootfs;
+        c->n_setup_commands = (uint32_t)req->n_setup_commands;
         if (asprintf(&c->dir, "%s/%s", m->containers_dir, c->id) < 0)
                 c->dir = NULL;
-        if (!c->name || !c->image || !c->profile || !c->hostname || !c->command || !c->dir)
+        if (!c->name || !c->image || !c->profile || !c->hostname || !c->command || !c->dir ||
+            !c->volumes || !c->mounts || !c->user)
                 goto fail;
         return c;
 fail:
@@ -500,8 +525,7 @@ static void unescape(char *s)
 /* Fill `req` (a copy of the request naming the stored image `digest`)
  * from the image config: command (Entrypoint + Cmd) when the request has
  * none, the image's Env under the request's (the request wins), and
- * WorkingDir when the request has none.  User is not supported yet and
- * only logged.  `d` owns what req then points to. */
+ * WorkingDir and User when the request has none.  `d` owns what req then points to. */
 static int apply_image_defaults(struct quilt_manager *m, const char *digest,
                                 Quilt__V1__CreateContainerRequest *req, struct image_defaults *d,
                                 struct quilt_status *st)
@@ -588,10 +612,8 @@ static int apply_image_defaults(struct quilt_manager *m, const char *digest,
         req->n_environment = d->n_env;
         if (!req->working_directory[0] && workdir && workdir[0] == '/')
                 req->working_directory = (char *)workdir;
-        if (user)
-                quilt_daemon_log(QUILT_LOG_INFO,
-                                 "image %.19s sets User '%s': ignored, the container runs as root (user support comes with its own issue)",
-                                 digest, user);
+        if (!req->user[0] && user && user[0])
+                req->user = (char *)user;
         free(entry);
         free(cmd);
         free(env);
@@ -652,6 +674,16 @@ static int create(struct quilt_manager *m, const Quilt__V1__CreateContainerReque
                                 record_free(c);
                                 return -1;
                         }
+        /* Under the same lock as RemoveVolume's in-use check: a volume
+         * this container mounts cannot go away in between. */
+        for (char **v = c->volumes; *v; v++) {
+                _cleanup_free_ char *path = NULL;
+                if (quilt_volume_path(m, *v, &path, st) < 0) {
+                        pthread_mutex_unlock(&m->lock);
+                        record_free(c);
+                        return -1;
+                }
+        }
         struct quilt_container_record **tail = &m->containers;
         while (*tail)
                 tail = &(*tail)->next;
@@ -728,7 +760,7 @@ static int read_stats_locked(struct quilt_manager *m, struct quilt_container_rec
         *ret = (struct quilt_stats){ .memory_current_bytes = -1, .memory_peak_bytes = -1,
                                      .cpu_usage_ns = -1, .pids_current = -1, .oom_kill_count = -1 };
         *ret_ts = quilt_now_ns();
-        if (c->state == QUILT_STATE_RUNNING && !c->monitor_done) {
+        if ((c->state == QUILT_STATE_RUNNING || c->state == QUILT_STATE_SETUP) && !c->monitor_done) {
                 _cleanup_free_ char *reply = NULL;
                 int r = quilt_supervisor_request(m, c, "stats", NULL, REQUEST_TIMEOUT_MS, &reply);
                 if (r == 0 && !strncmp(reply, "ok ", 3)) {
@@ -801,7 +833,8 @@ int quilt_manager_update(struct quilt_manager *m, const char *ref, const Quilt__
                 r = quilt_status_set(st, QUILT_FAILED_PRECONDITION,
                                      "container %.12s runs a chain without a resource-control plugin",
                                      c->id);
-        } else if (c->state != QUILT_STATE_RUNNING || c->monitor_done) {
+        } else if ((c->state != QUILT_STATE_RUNNING && c->state != QUILT_STATE_SETUP) ||
+                   c->monitor_done) {
                 r = quilt_status_set(st, QUILT_FAILED_PRECONDITION,
                                      "container %.12s is %s: only a running container can be updated",
                                      c->id, quilt_state_name(c->state));
@@ -1036,6 +1069,7 @@ static void recover_containers(struct quilt_manager *m)
                 c->finished_ns = rs.finished_ns;
                 c->cleaned = rs.cleaned;
                 c->oom_killed = rs.oom_killed;
+                c->setup_command = rs.setup_command;
                 c->monitor_done = true;
                 snprintf(c->error, sizeof(c->error), "%s", rs.error);
                 if (!quilt_state_is_terminal(c->state)) {
@@ -1083,6 +1117,10 @@ int quilt_manager_new(const struct quilt_config *cfg, const char *config_path,
         }
         if (mkdir(m->containers_dir, 0700) < 0 && errno != EEXIST) {
                 quilt_status_set(st, QUILT_INTERNAL, "mkdir %s: %s", m->containers_dir, strerror(errno));
+                quilt_manager_free(m);
+                return -1;
+        }
+        if (quilt_volumes_init(m, st) < 0) {
                 quilt_manager_free(m);
                 return -1;
         }

@@ -24,21 +24,27 @@
 #include <linux/sched.h>
 #include <unistd.h>
 
+#include "child_protocol.h"
 #include "config.h"
 #include "container_id.h"
+#include "init_exec.h"
 #include "log_format.h"
 #include "monitor.h"
 #include "monitor_protocol.h"
 #include "plugin_chain.h"
+#include "process_settings.h"
 #include "quilt.pb-c.h"
+#include "root_path.h"
 #include "state_file.h"
 #include "util.h"
+#include "volume_path.h"
 
 struct monitor {
         const char *id;
         const char *dir;
         const char *config_path;
         const char *plugin_dir;
+        const char *state_dir;
         const char *profile;
         bool cleanup_only;
 
@@ -50,6 +56,14 @@ struct monitor {
         char *rootfs;
         char **argv;
         char **envp;
+        char **setup_commands;
+        struct quilt_mount *mounts;
+        const struct quilt_mount **mount_list;
+        char **mount_sources;                   /* volume directories */
+        struct quilt_process_settings process;
+        bool apply_process;                     /* the request set user, groups or rlimits */
+        int init_fd;                            /* sealed quilt-init memfd, or -1 */
+        char **init_argv;
 
         int control_fd;
         int signal_fd;
@@ -59,7 +73,15 @@ struct monitor {
         pid_t child;
         int child_status;
         bool child_exited;
-        int pending_signal;                     /* a stop that came before the child existed */
+        int pending_signal;                     /* a stop that came before the command ran */
+        /* The container process's reports (child_protocol.h) until its
+         * command runs: EOF then means it was exec'd. */
+        int child_msg_fd;
+        int sync_fd;                            /* write: 'a' acknowledges a phase report */
+        bool command_started;
+        char child_error[QUILT_ERROR_MESSAGE_MAX];
+        bool stopped_in_setup;
+        char setup_text[256];                   /* the setup command running, for messages */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -190,7 +212,8 @@ static void answer_stats(struct monitor *m, unsigned long seq)
 static void answer_update(struct monitor *m, unsigned long seq, const struct quilt_resources *r)
 {
         struct quilt_error err = { 0 };
-        if (m->rs.state != QUILT_STATE_RUNNING || m->child_exited) {
+        if ((m->rs.state != QUILT_STATE_RUNNING && m->rs.state != QUILT_STATE_SETUP) ||
+            m->child_exited) {
                 notify(m, "reply %lu error the container is not running", seq);
                 return;
         }
@@ -207,6 +230,22 @@ static void answer_update(struct monitor *m, unsigned long seq, const struct qui
                 if (src[i])
                         *dst[i] = src[i];
         notify(m, "reply %lu ok", seq);
+}
+
+static bool is_stop_signal(int sig)
+{
+        return sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT || sig == SIGKILL;
+}
+
+/* A stop while setup commands run: the command never starts.  The setup
+ * plugin handles the stop signals (PID 1 of a pid namespace would ignore
+ * them otherwise) by ending its commands' process group, which also
+ * reaches them without a pid namespace; quiltd's SIGKILL after the
+ * timeout ends whatever is left. */
+static void stop_setup(struct monitor *m, int sig)
+{
+        m->stopped_in_setup = true;
+        kill_container(m, sig);
 }
 
 static void handle_control(struct monitor *m)
@@ -227,6 +266,8 @@ static void handle_control(struct monitor *m)
         if (sscanf(buf, "signal %d", &sig) == 1 && sig > 0 && sig < NSIG) {
                 if (m->rs.state == QUILT_STATE_RUNNING)
                         kill_container(m, sig);
+                else if (m->rs.state == QUILT_STATE_SETUP && is_stop_signal(sig))
+                        stop_setup(m, sig);
                 else
                         m->pending_signal = sig;
         } else if (sscanf(buf, "stats %lu", &seq) == 1) {
@@ -357,6 +398,93 @@ static pid_t clone_container(struct monitor *m)
         return (pid_t)syscall(SYS_clone, m->c.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
+/* "KEY=VALUE" for KEY in envp, or NULL. */
+static bool env_has(char *const *envp, const char *key)
+{
+        size_t n = strlen(key);
+        for (; envp && *envp; envp++)
+                if (!strncmp(*envp, key, n) && (*envp)[n] == '=')
+                        return true;
+        return false;
+}
+
+static int env_append(char ***envp, const char *key, const char *value)
+{
+        size_t n = quilt_strv_length(*envp);
+        char **v = realloc(*envp, (n + 2) * sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        *envp = v;
+        if (asprintf(&v[n], "%s=%s", key, value) < 0) {
+                v[n] = NULL;
+                return -ENOMEM;
+        }
+        v[n + 1] = NULL;
+        return 0;
+}
+
+/* After the chain's pre_clone, with the root tree in place (mounts
+ * included): create the working directory, resolve the user in the
+ * image's own /etc/passwd, and ready quilt-init, so the child has nothing
+ * left to look up.  `error_fd`: the child's end of the report pipe, which
+ * quilt-init inherits. */
+static int prepare_process(struct monitor *m, int error_fd, struct quilt_error *err)
+{
+        const Quilt__V1__CreateContainerRequest *spec = m->spec;
+        _cleanup_close_ int root_fd = open(m->c.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0 && errno != ENOENT)
+                return quilt_error_set(err, -errno, "%s: %m", m->c.rootfs);
+        /* No root tree at all: a chain without a rootfs plugin runs in
+         * the host's; then the working directory must exist as it is. */
+        if (root_fd >= 0) {
+                int fd = quilt_open_in_root(root_fd, m->c.working_directory, 0755, err);
+                if (fd < 0)
+                        return quilt_error_set(err, fd, "working directory %s: %s",
+                                               m->c.working_directory, strerror(-fd));
+                close(fd);
+        }
+
+        m->apply_process = spec->user[0] || spec->n_supplementary_groups || spec->n_rlimits;
+        if (m->apply_process) {
+                if (root_fd < 0)
+                        return quilt_error_set(err, -ENOENT, "user and rlimits need a root tree (a rootfs plugin)");
+                _cleanup_free_ struct quilt_rlimit_spec *limits =
+                        calloc(spec->n_rlimits ? spec->n_rlimits : 1, sizeof(*limits));
+                if (!limits)
+                        return quilt_error_set(err, -ENOMEM, "out of memory");
+                for (size_t i = 0; i < spec->n_rlimits; i++)
+                        limits[i] = (struct quilt_rlimit_spec){ .type = spec->rlimits[i]->type,
+                                                                .soft = spec->rlimits[i]->soft,
+                                                                .hard = spec->rlimits[i]->hard };
+                int r = quilt_process_resolve(root_fd, spec->user, spec->supplementary_groups,
+                                              spec->n_supplementary_groups, limits, spec->n_rlimits,
+                                              &m->process, err);
+                if (r < 0)
+                        return r;
+                if (spec->user[0] && !env_has(m->envp, "HOME") &&
+                    env_append(&m->envp, "HOME", m->process.home ? m->process.home : "/") < 0)
+                        return quilt_error_set(err, -ENOMEM, "out of memory");
+                m->c.envp = m->envp;
+        }
+
+        if (spec->init) {
+                _cleanup_free_ char *path = m->cfg->init_path ? strdup(m->cfg->init_path)
+                                                                : quilt_init_default_path();
+                if (!path)
+                        return quilt_error_set(err, -ENOMEM, "out of memory");
+                m->init_fd = quilt_init_open(path, err);
+                if (m->init_fd < 0) {
+                        int r = m->init_fd;
+                        m->init_fd = -1;
+                        return quilt_error_set(err, r, "init: %s", err->message);
+                }
+                m->init_argv = quilt_init_argv(m->argv, error_fd);
+                if (!m->init_argv)
+                        return quilt_error_set(err, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
 /* Clone the container process and let it reach exec.  Returns 0 when the
  * command runs, -1 when the container ended FAILED. */
 static int start_container(struct monitor *m)
@@ -398,6 +526,10 @@ static int start_container(struct monitor *m)
         }
         err_r = err_pipe[0];
         err_w = err_pipe[1];
+        if (prepare_process(m, err_w, &err) < 0) {
+                set_failed(m, err.message);
+                return -1;
+        }
 
         pid_t pid = clone_container(m);
         if (pid < 0) {
@@ -409,6 +541,8 @@ static int start_container(struct monitor *m)
         if (pid == 0) {
                 const int monitor_fds[] = { sync_w, err_r, m->pumps[0].fd, m->pumps[1].fd,
                                             m->control_fd, m->signal_fd, m->log_fd };
+                /* Until this point the container runs as root: the setup
+                 * commands too.  The settings apply right before exec. */
                 struct quilt_child_setup setup = {
                         .close_fds = monitor_fds,
                         .n_close_fds = ELEMENTSOF(monitor_fds),
@@ -419,6 +553,9 @@ static int start_container(struct monitor *m)
                         .stderr_fd = errout_w,
                         .sync_fd = sync_r,
                         .error_fd = err_w,
+                        .process = m->apply_process ? &m->process : NULL,
+                        .init_fd = m->init_fd,
+                        .init_argv = m->init_argv,
                 };
                 quilt_monitor_child(&setup);
         }
@@ -461,38 +598,129 @@ static int start_container(struct monitor *m)
                 return -1;
         }
 
-        /* EOF on the CLOEXEC error pipe means exec succeeded. */
-        struct quilt_child_error cerr;
-        ssize_t n;
-        do
-                n = read(err_r, &cerr, sizeof(cerr));
-        while (n < 0 && errno == EINTR);
-        if (n != 0) {
-                wait_child(m);
-                drain_output(m);
-                if (n == (ssize_t)sizeof(cerr)) {
-                        cerr.message[sizeof(cerr.message) - 1] = '\0';
-                        set_failed(m, cerr.message);
-                } else {
-                        set_failed(m, "the container process died before exec");
-                }
-                return -1;
+        /* From here the child reports over the error pipe (setup phases, a
+         * failure, or EOF at exec); supervise() reads it along with the
+         * output, which setup commands may produce for a long time. */
+        m->child_msg_fd = err_r;
+        err_r = -1;
+        fcntl(m->child_msg_fd, F_SETFL, O_NONBLOCK);
+        /* Kept to acknowledge phase reports (set_phase). */
+        m->sync_fd = sync_w;
+        sync_w = -1;
+        return 0;
+}
+
+/* Everything the pipes hold now is output of the phase before. */
+static void drain_pumps_now(struct monitor *m)
+{
+        for (int i = 0; i < 2; i++) {
+                int r = quilt_log_pump_read(&m->pumps[i], m->log_fd);
+                if (r < 0)
+                        say(m, "writing the log: %s", strerror(-r));
         }
+}
+
+/* The container process waits for our acknowledgement after each phase
+ * report, so what the pipes hold now was written before the report and
+ * nothing of the next phase is there yet. */
+static void set_phase(struct monitor *m, uint32_t setup_command, const char *text)
+{
+        drain_pumps_now(m);
+        for (int i = 0; i < 2; i++)
+                m->pumps[i].setup_command = setup_command;
+        if (m->sync_fd >= 0 && quilt_write_all(m->sync_fd, "a", 1) < 0)
+                say(m, "acknowledging a phase: %s", strerror(errno));
+        if (setup_command == 0)
+                return;
+        snprintf(m->setup_text, sizeof(m->setup_text), "%s", text);
+        m->rs.state = QUILT_STATE_SETUP;
+        m->rs.setup_command = setup_command;
+        save_state(m);
+        notify(m, "setup %u", (unsigned)setup_command);
+        if (m->pending_signal && is_stop_signal(m->pending_signal))
+                stop_setup(m, m->pending_signal);
+}
+
+static void command_started(struct monitor *m)
+{
+        m->command_started = true;
         m->rs.state = QUILT_STATE_RUNNING;
         m->rs.started_ns = quilt_now_ns();
         save_state(m);
         notify(m, "running %lld", (long long)m->rs.started_ns);
         if (m->pending_signal)
                 kill_container(m, m->pending_signal);
-        return 0;
+}
+
+/* One report of the container process, or its EOF.  Returns false when
+ * nothing more will come. */
+static bool read_child_message(struct monitor *m)
+{
+        struct quilt_child_message msg;
+        ssize_t n = read(m->child_msg_fd, &msg, sizeof(msg));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return true;
+        if (n == (ssize_t)sizeof(msg)) {
+                msg.message[sizeof(msg.message) - 1] = '\0';
+                if (msg.type == QUILT_CHILD_PHASE)
+                        set_phase(m, msg.setup_command, msg.message);
+                else if (msg.type == QUILT_CHILD_ERROR && !m->child_error[0])
+                        snprintf(m->child_error, sizeof(m->child_error), "%s",
+                                 msg.message[0] ? msg.message : "the container process failed");
+                return true;
+        }
+        if (n > 0 && !m->child_error[0])
+                snprintf(m->child_error, sizeof(m->child_error), "a malformed report of the container process");
+        quilt_closep(&m->child_msg_fd);
+        m->child_msg_fd = -1;
+        /* EOF: the close-on-exec end went away with the exec — unless the
+         * process died first (it reported why, or it was stopped). */
+        if (!m->child_error[0] && !m->stopped_in_setup && !m->command_started)
+                command_started(m);
+        return false;
+}
+
+/* After the container process ended: what it still had to say. */
+static void finish_child_messages(struct monitor *m)
+{
+        while (m->child_msg_fd >= 0) {
+                struct pollfd p = { .fd = m->child_msg_fd, .events = POLLIN };
+                if (poll(&p, 1, 200) <= 0) {
+                        quilt_closep(&m->child_msg_fd);
+                        m->child_msg_fd = -1;
+                        break;
+                }
+                struct quilt_child_message msg;
+                ssize_t n = read(m->child_msg_fd, &msg, sizeof(msg));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n == (ssize_t)sizeof(msg)) {
+                        msg.message[sizeof(msg.message) - 1] = '\0';
+                        if (msg.type == QUILT_CHILD_PHASE)
+                                set_phase(m, msg.setup_command, msg.message);
+                        else if (msg.type == QUILT_CHILD_ERROR && !m->child_error[0])
+                                snprintf(m->child_error, sizeof(m->child_error), "%s", msg.message);
+                        continue;
+                }
+                quilt_closep(&m->child_msg_fd);
+                m->child_msg_fd = -1;
+                /* EOF with no complaint: the command was exec'd and has
+                 * already ended. */
+                if (!m->child_error[0] && !m->stopped_in_setup && !m->command_started)
+                        command_started(m);
+        }
 }
 
 static void supervise(struct monitor *m)
 {
         while (!m->child_exited) {
-                struct pollfd p[4];
-                int kinds[4];
+                struct pollfd p[5];
+                int kinds[5];
                 nfds_t n = 0;
+                if (m->child_msg_fd >= 0) {
+                        kinds[n] = 4;
+                        p[n++] = (struct pollfd){ .fd = m->child_msg_fd, .events = POLLIN };
+                }
                 for (int i = 0; i < 2; i++)
                         if (m->pumps[i].fd >= 0) {
                                 kinds[n] = i;
@@ -522,6 +750,8 @@ static void supervise(struct monitor *m)
                                 }
                         } else if (kinds[i] == 2) {
                                 handle_control(m);
+                        } else if (kinds[i] == 4) {
+                                read_child_message(m);
                         } else {
                                 drain_signalfd(m);
                                 reap(m);
@@ -536,7 +766,28 @@ static void supervise(struct monitor *m)
                 kill(-m->child, SIGKILL);
                 quilt_plugin_chain_kill(m->chain, &m->c, SIGKILL, &err);
         }
+        finish_child_messages(m);
         drain_output(m);
+
+        if (!m->command_started) {
+                /* It never reached its command: a stage, a setup command or
+                 * the exec failed, or a stop ended the setup. */
+                char msg[QUILT_ERROR_MESSAGE_MAX];
+                if (m->child_error[0] && !m->stopped_in_setup)
+                        snprintf(msg, sizeof(msg), "%s", m->child_error);
+                else if (m->stopped_in_setup)
+                        snprintf(msg, sizeof(msg), "stopped during setup command %u (`%s`)",
+                                 (unsigned)m->rs.setup_command, m->setup_text);
+                else if (WIFSIGNALED(m->child_status))
+                        snprintf(msg, sizeof(msg), "the container process was killed by signal %d before its command ran",
+                                 WTERMSIG(m->child_status));
+                else
+                        snprintf(msg, sizeof(msg), "the container process died before exec");
+                set_failed(m, msg);
+                m->rs.pid = 0;
+                save_state(m);
+                return;
+        }
 
         int status = m->child_status;
         m->rs.state = QUILT_STATE_EXITED;
@@ -581,6 +832,44 @@ static int cleanup_chain(struct monitor *m)
         return r;
 }
 
+/* The request's mounts as plugins get them: a volume becomes a bind
+ * mount of its directory. */
+static int load_mounts(struct monitor *m, struct quilt_error *err)
+{
+        size_t n = m->spec->n_mounts;
+        m->mounts = calloc(n ? n : 1, sizeof(*m->mounts));
+        m->mount_list = calloc(n + 1, sizeof(*m->mount_list));
+        m->mount_sources = calloc(n + 1, sizeof(char *));
+        if (!m->mounts || !m->mount_list || !m->mount_sources)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const Quilt__V1__Mount *in = m->spec->mounts[i];
+                struct quilt_mount *out = &m->mounts[i];
+                *out = (struct quilt_mount){
+                        .struct_size = sizeof(*out),
+                        .type = QUILT_MOUNT_BIND,
+                        .source = in->source,
+                        .target = in->target,
+                        .read_only = in->read_only,
+                };
+                if (!strcmp(in->type, "tmpfs")) {
+                        out->type = QUILT_MOUNT_TMPFS;
+                        out->source = NULL;
+                        out->mode = in->mode;
+                        out->size_bytes = (uint64_t)in->size_bytes;
+                } else if (!strcmp(in->type, "volume")) {
+                        m->mount_sources[i] = quilt_volume_data_path(m->cfg->state_dir, in->source);
+                        if (!m->mount_sources[i])
+                                return -ENOMEM;
+                        out->source = m->mount_sources[i];
+                        out->volume = in->source;
+                }
+                m->mount_list[i] = out;
+        }
+        (void)err;
+        return 0;
+}
+
 static int load_spec(struct monitor *m, struct quilt_error *err)
 {
         _cleanup_free_ char *path = NULL, *data = NULL;
@@ -607,6 +896,14 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
                         return -ENOMEM;
         if (asprintf(&m->rootfs, "%s/" QUILT_ROOTFS_DIR, m->dir) < 0)
                 return -ENOMEM;
+        m->setup_commands = calloc(m->spec->n_setup_commands + 1, sizeof(char *));
+        if (!m->setup_commands)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->spec->n_setup_commands; i++)
+                if (!(m->setup_commands[i] = strdup(m->spec->setup_commands[i])))
+                        return -ENOMEM;
+        if ((r = load_mounts(m, err)) < 0)
+                return r;
 
         const Quilt__V1__Resources *res = m->spec->resources;
         m->resources = (struct quilt_resources){
@@ -630,6 +927,13 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
                 .working_directory = *m->spec->working_directory ? m->spec->working_directory : "/",
                 .argv = m->argv,
                 .envp = m->envp,
+                .setup_commands = m->setup_commands,
+                .setup_timeout_seconds = (uint32_t)(m->spec->setup_timeout_seconds > 0
+                                                            ? m->spec->setup_timeout_seconds
+                                                            : 0),
+                .read_only_rootfs = m->spec->read_only_rootfs,
+                .mounts = m->mount_list,
+                .n_mounts = m->spec->n_mounts,
         };
         return 0;
 }
@@ -640,6 +944,9 @@ static int setup(struct monitor *m, struct quilt_error *err)
         if (r < 0)
                 return r;
         if (m->plugin_dir && (r = quilt_config_set_string(&m->cfg->plugin_dir, m->plugin_dir)) < 0)
+                return quilt_error_set(err, r, "out of memory");
+        /* quiltd's --state-dir may override the file's: volumes live there. */
+        if (m->state_dir && (r = quilt_config_set_string(&m->cfg->state_dir, m->state_dir)) < 0)
                 return quilt_error_set(err, r, "out of memory");
         quilt_host_set_log_level(m->cfg->log_level);
         const struct quilt_profile *profile = quilt_config_profile(m->cfg, m->profile);
@@ -660,10 +967,22 @@ static void free_monitor(struct monitor *m)
 {
         quilt_plugin_chain_free(m->chain);
         quilt_config_free(m->cfg);
+        if (m->mount_sources)
+                for (size_t i = 0; m->spec && i < m->spec->n_mounts; i++)
+                        free(m->mount_sources[i]);
+        free(m->mount_sources);
         if (m->spec)
                 quilt__v1__create_container_request__free_unpacked(m->spec, NULL);
         quilt_strv_free(m->argv);
         quilt_strv_free(m->envp);
+        quilt_strv_free(m->setup_commands);
+        free(m->mount_list);
+        free(m->mounts);
+        quilt_process_settings_clear(&m->process);
+        quilt_closep(&m->init_fd);
+        quilt_strv_free(m->init_argv);
+        quilt_closep(&m->child_msg_fd);
+        quilt_closep(&m->sync_fd);
         free(m->rootfs);
         close_pumps(m);
         quilt_closep(&m->log_fd);
@@ -675,7 +994,7 @@ static void free_monitor(struct monitor *m)
 static void usage(FILE *f)
 {
         fprintf(f, "usage: quilt-monitor --id ID --dir DIR --config FILE [--plugin-dir DIR]\n"
-                   "                     [--profile NAME] [--cleanup]\n"
+                   "                     [--state-dir DIR] [--profile NAME] [--cleanup]\n"
                    "Started by quiltd, one per container; not meant to be run by hand.\n");
 }
 
@@ -686,12 +1005,14 @@ int main(int argc, char **argv)
                 { "dir", required_argument, NULL, 'd' },
                 { "config", required_argument, NULL, 'c' },
                 { "plugin-dir", required_argument, NULL, 'p' },
+                { "state-dir", required_argument, NULL, 's' },
                 { "profile", required_argument, NULL, 'P' },
                 { "cleanup", no_argument, NULL, 'C' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        struct monitor m = { .control_fd = -1, .signal_fd = -1, .log_fd = -1,
+        struct monitor m = { .control_fd = -1, .signal_fd = -1, .log_fd = -1, .init_fd = -1,
+                             .child_msg_fd = -1, .sync_fd = -1,
                              .pumps = { { .fd = -1 }, { .fd = -1 } } };
         int opt;
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -700,6 +1021,7 @@ int main(int argc, char **argv)
                 case 'd': m.dir = optarg; break;
                 case 'c': m.config_path = optarg; break;
                 case 'p': m.plugin_dir = optarg; break;
+                case 's': m.state_dir = optarg; break;
                 case 'P': m.profile = optarg; break;
                 case 'C': m.cleanup_only = true; break;
                 case 'h': usage(stdout); return 0;

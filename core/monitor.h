@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "plugin_chain.h"
+#include "process_settings.h"
 #include "quilt/plugin.h"
 
 /* What the container process needs between clone and exec; everything is
@@ -19,18 +20,17 @@ struct quilt_child_setup {
         int stdout_fd;                          /* write ends of the log pipes */
         int stderr_fd;
         int sync_fd;                            /* read: 'g' = go on, EOF = abort */
-        int error_fd;                           /* write, CLOEXEC: EOF at exec = success */
+        int error_fd;                           /* write, CLOEXEC: child_protocol.h; EOF at exec = success */
+        /* User, groups, rlimits to take on before exec; NULL: stay as is. */
+        const struct quilt_process_settings *process;
+        /* Exec quilt-init from this memfd with init_argv (-1: exec argv). */
+        int init_fd;
+        char *const *init_argv;
         /* The monitor's own fds the child inherited: closed first thing,
          * or the child would hold the sync pipe's write end itself and
          * never see the EOF that tells it to give up. */
         const int *close_fds;
         size_t n_close_fds;
-};
-
-/* Sent over error_fd when the child cannot reach exec. */
-struct quilt_child_error {
-        int32_t code;                           /* negative errno */
-        char message[QUILT_ERROR_MESSAGE_MAX];
 };
 
 /* Runs in the cloned container process: never returns. */
@@ -40,6 +40,7 @@ _Noreturn void quilt_monitor_child(const struct quilt_child_setup *s);
 struct quilt_log_pump {
         int fd;                                 /* read end, O_NONBLOCK */
         int stream;                             /* enum quilt_log_stream_id */
+        uint32_t setup_command;                 /* tag of what it reads now: 0 = the command */
 };
 
 /* Move what is readable now from `pump` into the log file.  Returns 1 while

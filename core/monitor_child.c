@@ -9,63 +9,19 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "child_protocol.h"
+#include "exec_path.h"
+#include "init_exec.h"
 #include "monitor.h"
 #include "util.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 _Noreturn static void fail(const struct quilt_child_setup *s, const struct quilt_error *err)
 {
-        struct quilt_child_error msg = { .code = err->code };
+        struct quilt_child_message msg = { .type = QUILT_CHILD_ERROR, .code = err->code };
         memcpy(msg.message, err->message, sizeof(msg.message));
         msg.message[sizeof(msg.message) - 1] = '\0';
         (void)quilt_write_all(s->error_fd, &msg, sizeof(msg));
         _exit(127);
-}
-
-static const char *env_path(char *const *envp)
-{
-        for (; envp && *envp; envp++)
-                if (!strncmp(*envp, "PATH=", 5))
-                        return *envp + 5;
-        return DEFAULT_PATH;
-}
-
-/* execvpe() searches the monitor's PATH; the container's own PATH is what
- * counts, so search it here.  Returns the most telling errno. */
-static int exec_command(char *const *argv, char *const *envp)
-{
-        const char *file = argv[0];
-        if (strchr(file, '/')) {
-                execve(file, argv, envp);
-                return errno;
-        }
-        int best = ENOENT;
-        char path[PATH_MAX];
-        const char *p = env_path(envp);
-        size_t flen = strlen(file);
-        for (;;) {
-                const char *end = strchrnul(p, ':');
-                size_t dlen = (size_t)(end - p);
-                if (dlen == 0) {
-                        dlen = 1;
-                        p = ".";
-                }
-                if (dlen + 1 + flen < sizeof(path)) {
-                        memcpy(path, p, dlen);
-                        path[dlen] = '/';
-                        memcpy(path + dlen + 1, file, flen + 1);
-                        execve(path, argv, envp);
-                        if (errno == EACCES || errno == ENOEXEC || errno == ETXTBSY)
-                                best = errno;
-                        else if (errno != ENOENT && errno != ENOTDIR && best == ENOENT)
-                                best = errno;
-                }
-                if (!*end)
-                        break;
-                p = end + 1;
-        }
-        return best;
 }
 
 _Noreturn void quilt_monitor_child(const struct quilt_child_setup *s)
@@ -104,7 +60,19 @@ _Noreturn void quilt_monitor_child(const struct quilt_child_setup *s)
         if (n != 1 || go != 'g')
                 _exit(126);
 
+        /* A setup plugin reports its phases through quilt_host.child_phase. */
+        quilt_host_set_child_channel(s->error_fd, s->sync_fd);
         if (quilt_plugin_chain_run(s->chain, QUILT_STAGE_IN_CHILD, c, &err) < 0)
+                fail(s, &err);
+        if (c->setup_commands && c->setup_commands[0] &&
+            quilt_child_report_phase(0, NULL) < 0) {
+                /* What the pipes carry from here on is the command's own output. */
+                quilt_error_set(&err, -EPIPE, "the monitor did not acknowledge the end of the setup");
+                fail(s, &err);
+        }
+
+        /* Setup commands ran as root; the command runs as the user. */
+        if (s->process && quilt_process_apply(s->process, &err) < 0)
                 fail(s, &err);
 
         if (chdir(c->working_directory) < 0) {
@@ -115,7 +83,12 @@ _Noreturn void quilt_monitor_child(const struct quilt_child_setup *s)
         /* Any fd we did not mean to pass must not reach the command. */
         close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 
-        int e = exec_command(c->argv, c->envp);
+        if (s->init_fd >= 0) {
+                int r = quilt_init_exec(s->init_fd, s->init_argv, c->envp, s->error_fd);
+                quilt_error_set(&err, r, "exec quilt-init: %s", strerror(-r));
+                fail(s, &err);
+        }
+        int e = quilt_exec_search(c->argv, c->envp);
         quilt_error_set(&err, -e, "exec %s: %s", c->argv[0], strerror(e));
         fail(s, &err);
 }

@@ -164,6 +164,7 @@ static int validate_chains(struct quilt_config *cfg, bool print, struct quilt_er
                         return quilt_error_set(err, r, "%s", e.message);
                 }
                 p->resource_control = chain_has_resource_control(chain);
+                p->features = quilt_plugin_chain_features(chain);
                 quilt_plugin_chain_free(chain);
                 if (print)
                         print_chain(p);

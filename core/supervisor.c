@@ -31,6 +31,8 @@ static int spawn_monitor(struct quilt_manager *m, struct quilt_container_record 
         argv[n++] = m->config_path;
         argv[n++] = "--plugin-dir";
         argv[n++] = cfg->plugin_dir;
+        argv[n++] = "--state-dir";
+        argv[n++] = cfg->state_dir;
         if (c->profile && *c->profile) {
                 argv[n++] = "--profile";
                 argv[n++] = c->profile;
@@ -78,6 +80,12 @@ static void apply_message(struct quilt_container_record *c, const char *msg)
         unsigned long seq;
         if (sscanf(msg, "pid %d", &a) == 1) {
                 c->pid = a;
+        } else if (sscanf(msg, "setup %d", &a) == 1 && a > 0) {
+                if (c->state == QUILT_STATE_SETUP ||
+                    quilt_state_transition_allowed(c->state, QUILT_STATE_SETUP)) {
+                        c->state = QUILT_STATE_SETUP;
+                        c->setup_command = (uint32_t)a;
+                }
         } else if (sscanf(msg, "running %lld", &ts) == 1) {
                 if (quilt_state_transition_allowed(c->state, QUILT_STATE_RUNNING)) {
                         c->state = QUILT_STATE_RUNNING;

@@ -657,8 +657,9 @@ class Quilt:
 
     @staticmethod
     def spec_args(image, argv=None, command=None, name=None, env=(), hostname=None,
-                  workdir=None, profile=None):
-        a = ["--image", image]
+                  workdir=None, profile=None, extra=()):
+        """`extra`: more create flags as given, e.g. ["--init", "-v", "/a:/b"]."""
+        a = ["--image", image] + list(extra)
         if name:
             a += ["--name", name]
         for e in env:

@@ -885,9 +885,10 @@ def test_rm_removes_the_cgroup_from_every_hierarchy(cq):
     assert not left, "cgroups left after rm: %s" % left
 
 
-@pytest.mark.parametrize("how", ["no-such-program", "no-such-workdir"])
+@pytest.mark.parametrize("how", ["no-such-program", "workdir-is-a-file"])
 def test_failed_container_leaves_no_cgroup(cq, how):
-    kw = {"workdir": "/quilt-test-no/such/dir"} if how == "no-such-workdir" else {}
+    # a missing working directory is created: a file in its place is not
+    kw = {"workdir": "/etc/passwd"} if how == "workdir-is-a-file" else {}
     argv = ["/no/such"] if how == "no-such-program" else ["true"]
     cid = cq.create(argv, res=["--memory", "32M", "--pids", "20"], **kw)
     st = cq.wait_state(cid)

@@ -79,12 +79,16 @@ def test_run_of_failed_container_exits_125(q):
     assert "container failed: exec /no/such: No such file or directory" in r.err, r
 
 
-def test_unknown_workdir_fails_or_is_created(q):
-    # either the chain refuses it (FAILED naming it) or it works: never a hang
-    cid = q.create(["pwd"], workdir="/quilt-test-nowhere")
+def test_missing_workdir_is_created(q):
+    cid = q.create(["pwd"], workdir="/quilt-test-nowhere/deeper")
     st = q.wait_state(cid)
-    if st["state"] == "FAILED":
-        assert "quilt-test-nowhere" in st["errorMessage"], st
-    else:
-        assert q.logs(cid)[0] == "/quilt-test-nowhere\n", st
+    assert st["state"] == "EXITED" and st["exitCode"] == 0, st
+    assert q.logs(cid)[0] == "/quilt-test-nowhere/deeper\n", st
+    q.ok("rm", cid, "-f")
+
+
+def test_workdir_that_is_a_file_fails_naming_it(q):
+    cid = q.create(["pwd"], workdir="/etc/passwd")
+    st = q.wait_state(cid)
+    assert st["state"] == "FAILED" and "/etc/passwd" in st["errorMessage"], st
     q.ok("rm", cid, "-f")
