@@ -23,6 +23,7 @@ struct quilt_cli_command {
         int (*run)(struct quilt_cli_command const *cmd, int argc, char **argv);
         const char *usage;      /* arguments after the command name */
         const char *summary;
+        const char *help;       /* COMMAND --help: the options, one per line; may be NULL */
 };
 
 /* Opened on first use so that usage errors and --help cost no grpc start-up.
@@ -49,6 +50,20 @@ int quilt_cli_bad_option(const struct quilt_cli_command *cmd, int c, char **argv
 int quilt_cli_json_command(const struct quilt_cli_command *cmd, int argc, char **argv, int n_ids,
                            bool *ret_json, const char **ret_id);
 
+struct quilt_json;
+
+/* An `ls` command: one unary RPC whose response has one repeated message
+ * field, printed as a table or, with --json, as {"FIELD": [...]}. */
+struct quilt_cli_list {
+        enum quilt_method_id method;            /* QUILT_METHOD_LIST_* */
+        const ProtobufCMessage *request;
+        const char *field;                      /* the repeated field: "images" */
+        void (*json_item)(struct quilt_json *j, const void *item);
+        int (*print)(void *const *items, size_t n);     /* returns the exit code */
+};
+int quilt_cli_list_command(const struct quilt_cli_command *cmd, int argc, char **argv,
+                           const struct quilt_cli_list *list);
+
 /* "RUNNING" for CONTAINER_STATE_RUNNING; "STATE_<n>" when unknown (static buffer). */
 const char *quilt_cli_state_name(int state);
 /* RFC 3339 in UTC ("2024-05-01T12:34:56Z"), or "-" for 0. */
@@ -60,8 +75,17 @@ char *quilt_cli_printable(const char *s, size_t max_width);
 /* Width of a printable string in characters (UTF-8 code points). */
 size_t quilt_cli_width(const char *s);
 
+/* Which output `logs` shows: LogStreamResponse.setup_command tells the
+ * setup commands' output (1..) from the command's (0). */
+enum quilt_cli_log_filter {
+        QUILT_CLI_LOGS_ALL,
+        QUILT_CLI_LOGS_SETUP_ONLY,
+        QUILT_CLI_LOGS_NO_SETUP,
+};
+
 struct quilt_cli_logs {
         bool follow;
+        enum quilt_cli_log_filter filter;
         /* run: a closed stdout or stderr only stops output to that fd; the
          * container is still followed to its end. */
         bool survive_write_errors;
@@ -125,5 +149,6 @@ int quilt_cmd_images(const struct quilt_cli_command *cmd, int argc, char **argv)
 int quilt_cmd_import(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_pull(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_rmi(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_volume(const struct quilt_cli_command *cmd, int argc, char **argv);
 
 #endif

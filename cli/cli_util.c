@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json_out.h"
 #include "utf8.h"
 
 static const char *socket_path = "/run/quilt/quiltd.sock";
@@ -70,6 +71,8 @@ int quilt_cli_usage_error(const struct quilt_cli_command *cmd, const char *fmt, 
 int quilt_cli_usage(const struct quilt_cli_command *cmd)
 {
         printf("usage: quilt-cli [--socket PATH] %s %s\n  %s\n", cmd->name, cmd->usage, cmd->summary);
+        if (cmd->help)
+                printf("\n%s", cmd->help);
         return 0;
 }
 
@@ -102,6 +105,8 @@ const char *quilt_cli_state_name(int state)
                 return "EXITED";
         case QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_FAILED:
                 return "FAILED";
+        case QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_SETUP:
+                return "SETUP";
         }
         snprintf(other, sizeof(other), "STATE_%d", state);
         return other;
@@ -204,4 +209,50 @@ int quilt_cli_json_command(const struct quilt_cli_command *cmd, int argc, char *
                 return quilt_cli_usage_error(cmd, argc == optind ? "missing container ID" : "too many arguments");
         *ret_id = argv[optind];
         return -1;
+}
+
+int quilt_cli_list_command(const struct quilt_cli_command *cmd, int argc, char **argv,
+                           const struct quilt_cli_list *list)
+{
+        struct quilt_client_error err = {};
+        ProtobufCMessage *resp = NULL;
+        const char *unused = NULL;
+        bool json;
+        int c = quilt_cli_json_command(cmd, argc, argv, 0, &json, &unused);
+        if (c >= 0)
+                return c;
+        if (quilt_client_unary(quilt_cli_client(), list->method, list->request, QUILT_CLI_TIMEOUT_MS,
+                               &resp, &err) < 0) {
+                c = quilt_cli_rpc_failed(&err);
+                quilt_client_error_clear(&err);
+                return c;
+        }
+        /* The repeated field through protobuf-c's reflection: one code path
+         * for every list response. */
+        const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field_by_name(resp->descriptor, list->field);
+        if (!f || f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE) {
+                protobuf_c_message_free_unpacked(resp, NULL);
+                fprintf(stderr, "quilt-cli: the response has no list '%s'\n", list->field);
+                return QUILT_CLI_EXIT_FAILURE;
+        }
+        size_t n = *(const size_t *)((const char *)resp + f->quantifier_offset);
+        void *const *items = *(void *const *const *)((const char *)resp + f->offset);
+        c = 0;
+        if (json) {
+                struct quilt_json j;
+                quilt_json_init(&j, stdout);
+                quilt_json_begin_object(&j);
+                quilt_json_key(&j, list->field);
+                quilt_json_begin_array(&j);
+                for (size_t i = 0; i < n; i++)
+                        list->json_item(&j, items[i]);
+                quilt_json_end_array(&j);
+                quilt_json_end_object(&j);
+                quilt_json_finish(&j);
+        } else {
+                c = list->print(items, n);
+        }
+        protobuf_c_message_free_unpacked(resp, NULL);
+        return c;
 }

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "shell_split.h"
+#include "workload.h"
 
 /* run: the grace period of the stop sent on the first Ctrl-C; a second one
  * sends SIGKILL at once, a third ends quilt-cli itself. */
@@ -27,8 +28,15 @@ struct create_options {
         const char **env;               /* -e values in order, K=V or K */
         size_t n_env;
         Quilt__V1__Resources resources; /* --memory, --cpus, ...: 0 = not given */
+        struct quilt_cli_workload workload;     /* --setup, -v, --user, ... */
         bool rm;
 };
+
+static void create_options_free(struct create_options *o)
+{
+        free(o->env);
+        quilt_cli_workload_free(&o->workload);
+}
 
 /* What a CreateContainerRequest points into, freed in one place. */
 struct create_storage {
@@ -55,17 +63,18 @@ static void create_storage_free(struct create_storage *s)
 static int parse_create_options(const struct quilt_cli_command *cmd, int argc, char **argv,
                                 bool is_run, struct create_options *o)
 {
-        enum { OPT_IMAGE = 0x100, OPT_NAME, OPT_HOSTNAME, OPT_WORKDIR, OPT_PROFILE, OPT_COMMAND, OPT_RM };
+        enum { OPT_IMAGE = 0x100, OPT_NAME, OPT_HOSTNAME, OPT_PROFILE, OPT_COMMAND, OPT_RM };
         static const struct option options[] = {
                 { "image", required_argument, NULL, OPT_IMAGE },
                 { "name", required_argument, NULL, OPT_NAME },
                 { "env", required_argument, NULL, 'e' },
                 { "hostname", required_argument, NULL, OPT_HOSTNAME },
-                { "workdir", required_argument, NULL, OPT_WORKDIR },
+                { "workdir", required_argument, NULL, 'w' },
                 { "profile", required_argument, NULL, OPT_PROFILE },
                 { "command", required_argument, NULL, OPT_COMMAND },
                 { "rm", no_argument, NULL, OPT_RM },
                 QUILT_CLI_RESOURCE_OPTIONS,
+                QUILT_CLI_WORKLOAD_OPTIONS,
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -74,13 +83,13 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
         o->resources = (Quilt__V1__Resources) QUILT__V1__RESOURCES__INIT;
         /* At most one -e per argument. */
         o->env = calloc((size_t)argc, sizeof(*o->env));
-        if (!o->env) {
+        if (!o->env || quilt_cli_workload_init(&o->workload, argc) < 0) {
                 fprintf(stderr, "quilt-cli: out of memory\n");
                 return QUILT_CLI_EXIT_FAILURE;
         }
         /* '+': stop at the first non-option, so the container's own
          * options (sh -c ...) are never taken for ours. */
-        while ((c = getopt_long(argc, argv, "+:e:h", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+:e:w:h" QUILT_CLI_WORKLOAD_SHORT, options, NULL)) != -1) {
                 switch (c) {
                 case OPT_IMAGE:
                         o->image = optarg;
@@ -96,7 +105,7 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
                 case OPT_HOSTNAME:
                         o->hostname = optarg;
                         break;
-                case OPT_WORKDIR:
+                case 'w':
                         o->workdir = optarg;
                         break;
                 case OPT_PROFILE:
@@ -115,6 +124,13 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
                         if (r >= 0)
                                 return r;
                         break;
+                case QUILT_CLI_OPT_SETUP ... QUILT_CLI_OPT_ULIMIT:
+                case QUILT_CLI_OPT_VOLUME:
+                case QUILT_CLI_OPT_USER:
+                        r = quilt_cli_workload_option(cmd, c, optarg, &o->workload);
+                        if (r >= 0)
+                                return r;
+                        break;
                 case 'h':
                         return quilt_cli_usage(cmd);
                 default:
@@ -125,6 +141,9 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
         if (!o->image || !o->image[0])
                 return quilt_cli_usage_error(cmd, "--image is required");
         r = quilt_cli_resources_check(cmd, &o->resources);
+        if (r >= 0)
+                return r;
+        r = quilt_cli_workload_check(cmd, &o->workload);
         if (r >= 0)
                 return r;
         o->command_argv = argv + optind;
@@ -207,7 +226,7 @@ static int build_environment(const struct create_options *o, Quilt__V1__CreateCo
 }
 
 /* Returns -1 to go on, or the exit status to end with. */
-static int build_request(const struct quilt_cli_command *cmd, const struct create_options *o,
+static int build_request(const struct quilt_cli_command *cmd, struct create_options *o,
                          Quilt__V1__CreateContainerRequest *req, struct create_storage *s)
 {
         if (o->command_string) {
@@ -247,6 +266,8 @@ static int build_request(const struct quilt_cli_command *cmd, const struct creat
          * older daemon understands, and says "no limits" to a newer one. */
         if (quilt_cli_resources_any(&o->resources))
                 req->resources = (Quilt__V1__Resources *)&o->resources;
+        if (quilt_cli_workload_apply(&o->workload, req) < 0)
+                goto oom;
         return -1;
 oom:
         fprintf(stderr, "quilt-cli: out of memory\n");
@@ -300,7 +321,7 @@ int quilt_cmd_create(const struct quilt_cli_command *cmd, int argc, char **argv)
         char *id = NULL;
 
         int ret = do_create(cmd, argc, argv, false, &o, &id);
-        free(o.env);
+        create_options_free(&o);
         if (ret >= 0)
                 return ret;
         printf("%s\n", id);
@@ -453,7 +474,7 @@ out:
         if (st)
                 protobuf_c_message_free_unpacked(&st->base, NULL);
         quilt_client_error_clear(&err);
-        free(o.env);
+        create_options_free(&o);
         free(id);
         return ret;
 }

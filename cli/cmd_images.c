@@ -17,8 +17,9 @@ static const char *short_digest(const char *d, char buf[13])
         return buf;
 }
 
-static void json_image(struct quilt_json *j, const Quilt__V1__Image *img)
+static void json_image(struct quilt_json *j, const void *item)
 {
+        const Quilt__V1__Image *img = item;
         quilt_json_begin_object(j);
         quilt_json_key(j, "digest");
         quilt_json_string(j, img->digest);
@@ -40,7 +41,7 @@ static void json_image(struct quilt_json *j, const Quilt__V1__Image *img)
         quilt_json_end_object(j);
 }
 
-static int print_images(Quilt__V1__Image **images, size_t n)
+static int print_images(void *const *images, size_t n)
 {
         printf("%-12s   %-30s   %-9s   %-10s   %s\n", "DIGEST", "TAGS", "SIZE", "CONTAINERS",
                "CREATED");
@@ -79,37 +80,11 @@ static int print_images(Quilt__V1__Image **images, size_t n)
 int quilt_cmd_images(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
         Quilt__V1__ListImagesRequest req = QUILT__V1__LIST_IMAGES_REQUEST__INIT;
-        struct quilt_client_error err = {};
-        ProtobufCMessage *resp = NULL;
-        const char *id = NULL;
-        bool json;
-        int c = quilt_cli_json_command(cmd, argc, argv, 0, &json, &id);
-
-        if (c >= 0)
-                return c;
-        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_LIST_IMAGES, &req.base,
-                               QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                c = quilt_cli_rpc_failed(&err);
-                quilt_client_error_clear(&err);
-                return c;
-        }
-        const Quilt__V1__ListImagesResponse *list = (const Quilt__V1__ListImagesResponse *)resp;
-        c = 0;
-        if (json) {
-                struct quilt_json j;
-                quilt_json_init(&j, stdout);
-                quilt_json_begin_object(&j);
-                quilt_json_key(&j, "images");
-                quilt_json_begin_array(&j);
-                for (size_t i = 0; i < list->n_images; i++)
-                        json_image(&j, list->images[i]);
-                quilt_json_end_array(&j);
-                quilt_json_end_object(&j);
-                quilt_json_finish(&j);
-        } else
-                c = print_images(list->images, list->n_images);
-        protobuf_c_message_free_unpacked(resp, NULL);
-        return c;
+        const struct quilt_cli_list list = {
+                .method = QUILT_METHOD_LIST_IMAGES, .request = &req.base, .field = "images",
+                .json_item = json_image, .print = print_images,
+        };
+        return quilt_cli_list_command(cmd, argc, argv, &list);
 }
 
 /* Unpacking a big image takes a while: a deadline of its own. */

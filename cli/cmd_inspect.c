@@ -12,6 +12,7 @@
 #define EXITED QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_EXITED
 #define RUNNING QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_RUNNING
 #define FAILED QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_FAILED
+#define SETUP QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_SETUP
 
 /* "key: value" with the value on one line; empty values print as "-". */
 static void print_field(const char *key, const char *value)
@@ -55,6 +56,44 @@ static void print_resources_human(const Quilt__V1__Resources *r)
         print_int_field("pids_limit", r->pids_limit > 0, r->pids_limit);
 }
 
+static void print_mount_human(const Quilt__V1__Mount *m)
+{
+        const char *type = m->type && m->type[0] ? m->type : "bind";
+        char *source = quilt_cli_printable(m->source, 0);
+        char *target = quilt_cli_printable(m->target, 0);
+        char size[32] = "";
+
+        printf("  %s %s%s-> %s", type, source ? source : "", m->source && m->source[0] ? " " : "",
+               target ? target : "");
+        if (!strcmp(type, "tmpfs")) {
+                quilt_format_bytes_exact(m->size_bytes, size, sizeof(size));
+                printf(" (size %s, mode %04o)", m->size_bytes > 0 ? size : "default",
+                       m->mode ? m->mode : 01777);
+        }
+        printf("%s\n", m->read_only ? " ro" : "");
+        free(source);
+        free(target);
+}
+
+/* The workload fields: setup progress, init, user, root, mounts. */
+static void print_workload_human(const Quilt__V1__ContainerStatusResponse *st)
+{
+        printf("setup_commands: %u\n", st->setup_commands);
+        if (st->state == SETUP && st->setup_command > 0)
+                printf("setup_command: %u of %u\n", st->setup_command, st->setup_commands);
+        else
+                printf("setup_command: -\n");
+        print_field("init", st->init ? "yes" : "no");
+        print_field("user", st->user[0] ? st->user : "root");
+        print_field("read_only_rootfs", st->read_only_rootfs ? "yes" : "no");
+        if (st->n_mounts == 0)
+                printf("mounts: -\n");
+        else
+                printf("mounts: %zu\n", st->n_mounts);
+        for (size_t i = 0; i < st->n_mounts; i++)
+                print_mount_human(st->mounts[i]);
+}
+
 static void print_status_human(const Quilt__V1__ContainerStatusResponse *st)
 {
         bool exited = st->state == EXITED;
@@ -77,6 +116,7 @@ static void print_status_human(const Quilt__V1__ContainerStatusResponse *st)
         print_field("profile", st->profile);
         print_field("hostname", st->hostname);
         print_resources_human(st->resources);
+        print_workload_human(st);
         free(command);
 }
 
@@ -136,6 +176,8 @@ static char *status_summary(const Quilt__V1__ContainerStatusResponse *st)
                          : asprintf(&s, "killed (signal %d%s)", st->exit_signal, oom);
         } else if (st->state == EXITED)
                 r = asprintf(&s, "exit %d", st->exit_code);
+        else if (st->state == SETUP && st->setup_command > 0)
+                r = asprintf(&s, "setup %u/%u", st->setup_command, st->setup_commands);
         else if (st->state == FAILED)
                 r = asprintf(&s, "%s", st->error_message[0] ? st->error_message : "failed");
         else

@@ -25,6 +25,9 @@ static int on_log_message(const ProtobufCMessage *msg, void *userdata)
 
         if (m->content.len == 0 || w->broken[fd])
                 return 0;
+        if ((w->opts->filter == QUILT_CLI_LOGS_SETUP_ONLY && m->setup_command == 0) ||
+            (w->opts->filter == QUILT_CLI_LOGS_NO_SETUP && m->setup_command != 0))
+                return 0;
         /* Straight to the fd, no stdio buffer: the output of a container
          * must appear as it is produced and interleave as it did. */
         int r = quilt_write_all(fd, m->content.data, m->content.len);
@@ -76,8 +79,11 @@ int quilt_cli_stream_logs(const char *id, const struct quilt_cli_logs *opts,
 
 int quilt_cmd_logs(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
+        enum { OPT_SETUP = 0x100, OPT_NO_SETUP };
         static const struct option options[] = {
                 { "follow", no_argument, NULL, 'f' },
+                { "setup", no_argument, NULL, OPT_SETUP },
+                { "no-setup", no_argument, NULL, OPT_NO_SETUP },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -89,6 +95,13 @@ int quilt_cmd_logs(const struct quilt_cli_command *cmd, int argc, char **argv)
                 switch (c) {
                 case 'f':
                         opts.follow = true;
+                        break;
+                case OPT_SETUP:
+                case OPT_NO_SETUP:
+                        if (opts.filter != QUILT_CLI_LOGS_ALL &&
+                            opts.filter != (c == OPT_SETUP ? QUILT_CLI_LOGS_SETUP_ONLY : QUILT_CLI_LOGS_NO_SETUP))
+                                return quilt_cli_usage_error(cmd, "--setup and --no-setup contradict each other");
+                        opts.filter = c == OPT_SETUP ? QUILT_CLI_LOGS_SETUP_ONLY : QUILT_CLI_LOGS_NO_SETUP;
                         break;
                 case 'h':
                         return quilt_cli_usage(cmd);

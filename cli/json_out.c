@@ -141,6 +141,25 @@ void quilt_json_resources(struct quilt_json *j, const Quilt__V1__Resources *r)
         quilt_json_end_object(j);
 }
 
+void quilt_json_mount(struct quilt_json *j, const Quilt__V1__Mount *m)
+{
+        quilt_json_begin_object(j);
+        quilt_json_key(j, "type");
+        /* The wire's empty type is a bind mount: say so. */
+        quilt_json_string(j, m->type && m->type[0] ? m->type : "bind");
+        quilt_json_key(j, "source");
+        quilt_json_string(j, m->source);
+        quilt_json_key(j, "target");
+        quilt_json_string(j, m->target);
+        quilt_json_key(j, "readOnly");
+        quilt_json_bool(j, m->read_only);
+        quilt_json_key(j, "sizeBytes");
+        quilt_json_int(j, m->size_bytes);
+        quilt_json_key(j, "mode");
+        quilt_json_int(j, m->mode);
+        quilt_json_end_object(j);
+}
+
 void quilt_json_container(struct quilt_json *j, const Quilt__V1__ContainerStatusResponse *st)
 {
         const ProtobufCEnumValue *state =
@@ -187,5 +206,20 @@ void quilt_json_container(struct quilt_json *j, const Quilt__V1__ContainerStatus
         quilt_json_bool(j, st->oom_killed);
         quilt_json_key(j, "resources");
         quilt_json_resources(j, st->resources);
+        quilt_json_key(j, "setupCommand");
+        quilt_json_int(j, st->setup_command);
+        quilt_json_key(j, "setupCommands");
+        quilt_json_int(j, st->setup_commands);
+        quilt_json_key(j, "init");
+        quilt_json_bool(j, st->init);
+        quilt_json_key(j, "mounts");
+        quilt_json_begin_array(j);
+        for (size_t i = 0; i < st->n_mounts; i++)
+                quilt_json_mount(j, st->mounts[i]);
+        quilt_json_end_array(j);
+        quilt_json_key(j, "user");
+        quilt_json_string(j, st->user);
+        quilt_json_key(j, "readOnlyRootfs");
+        quilt_json_bool(j, st->read_only_rootfs);
         quilt_json_end_object(j);
 }

@@ -45,11 +45,17 @@ void quilt_json_write_string(FILE *f, const char *s, size_t len);
  * cpuMillicores, cpuWeight, pidsLimit (0 = not set); NULL writes zeros. */
 void quilt_json_resources(struct quilt_json *j, const Quilt__V1__Resources *r);
 
+/* A mount: type ("bind" for the wire's empty type), source, target,
+ * readOnly, sizeBytes, mode (a number: 1023 is 01777; 0 = the default). */
+void quilt_json_mount(struct quilt_json *j, const Quilt__V1__Mount *m);
+
 /* The container as one object with the field names of the proto3 JSON
  * mapping (containerId, state as the enum name, createdAtNs, ...).  Every
  * field is written, defaults included, and int64 values as plain numbers so
  * scripts need no special cases; resources is always an object (all 0 when
- * the daemon sent none). */
+ * the daemon sent none).  The workload fields: setupCommand (the one
+ * running while SETUP, else 0), setupCommands, init, mounts (an array
+ * of quilt_json_mount objects), user, readOnlyRootfs. */
 void quilt_json_container(struct quilt_json *j, const Quilt__V1__ContainerStatusResponse *st);
 
 #endif

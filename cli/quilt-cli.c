@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "workload.h"
 
 #ifndef QUILT_VERSION
 #define QUILT_VERSION "unknown"
@@ -13,36 +14,88 @@
 
 #define DEFAULT_SOCKET "/run/quilt/quiltd.sock"
 
-#define CREATE_USAGE "--image (PATH|DIGEST|TAG) [--name N] [-e K[=V]]... [--hostname H] [--workdir D] [--profile P] " \
-                     QUILT_CLI_RESOURCE_USAGE " [--command \"STRING\" | -- ARGV...]   (no command: the image's default)"
+/* The options are many: the usage line names the shape, --help each one. */
+#define CREATE_USAGE "--image (PATH|DIGEST|TAG) [OPTIONS] [--command \"STRING\" | -- ARGV...]" \
+                     "   (no command: the image's default; OPTIONS: see --help)"
+
+#define CREATE_HELP                                                                                     \
+        "Options:\n"                                                                                     \
+        "  --image REF             a rootfs tarball (a path), or a stored image: sha256:HEX,\n"          \
+        "                          a unique prefix of HEX (>= 12 digits) or a tag\n"                     \
+        "  --name N                a unique name\n"                                                      \
+        "  -e, --env K[=V]         set K in the environment (K alone: copy it from ours)\n"              \
+        "  --hostname H            the container's hostname\n"                                           \
+        "  -w, --workdir D         the command's working directory\n"                                    \
+        "  --profile P             a chain configured in the daemon's [profile.P]\n"                     \
+        "  --command \"STRING\"      the command, split like sh does (or give it after --)\n"           \
+        "  --memory SIZE           memory limit (64M, 1.5G, ...)\n"                                      \
+        "  --memory-swap SIZE      memory and swap together\n"                                           \
+        "  --cpus N                CPU time per wall time (0.5: half a CPU)\n"                           \
+        "  --cpu-weight N          relative CPU share, 1..10000 (100: the default)\n"                    \
+        "  --pids N                at most N processes\n"                                                \
+        QUILT_CLI_WORKLOAD_HELP
+
+#define RUN_HELP CREATE_HELP \
+        "  --rm                    remove the container once it has ended\n"
+
+#define LOGS_HELP                                                                                       \
+        "Options:\n"                                                                                     \
+        "  -f, --follow            keep printing new output until the container ends\n"                  \
+        "  --setup                 only the output of the setup commands (--setup CMD)\n"                \
+        "  --no-setup              only the output of the command, without the setup commands'\n"        \
+        "Output goes to stdout or stderr as the container wrote it, unchanged.\n"
+
+#define STATUS_HELP                                                                                     \
+        "Options:\n"                                                                                     \
+        "  --json                  as JSON, with the field names of the proto3 JSON mapping\n"          \
+        "                          (containerId, state, ..., setupCommand, setupCommands, init,\n"       \
+        "                          mounts, user, readOnlyRootfs)\n"                                      \
+        "While the setup commands run the state is SETUP and setup_command says which.\n"
+
+#define PS_HELP                                                                                         \
+        "Options:\n"                                                                                     \
+        "  --json                  every container as status --json has it\n"                           \
+        "  -a, --all               accepted from habit: every container is listed anyway\n"              \
+        "STATE SETUP: setup commands run; STATUS then says which (setup N/M).\n"
+
+#define VOLUME_HELP                                                                                     \
+        "Commands:\n"                                                                                    \
+        "  volume create NAME      make an empty volume; prints its name.  NAME:\n"                      \
+        "                          [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters\n"                  \
+        "  volume ls [--json]      list the volumes (also: volume list)\n"                               \
+        "  volume rm NAME...       remove volumes and their data (also: volume remove); refused\n"       \
+        "                          while a container (any state, until removed) mounts one\n"            \
+        "Mount one with create/run -v NAME:/path or --mount type=volume,source=NAME,target=/path.\n"
 
 static const struct quilt_cli_command commands[] = {
         { "create", quilt_cmd_create, CREATE_USAGE,
-          "Create and start a container; print its id." },
+          "Create and start a container; print its id.", CREATE_HELP },
         { "run", quilt_cmd_run, "[--rm] " CREATE_USAGE,
-          "Create a container, show its output and exit with its exit status." },
+          "Create a container, show its output and exit with its exit status.", RUN_HELP },
         { "status", quilt_cmd_status, "ID [--json]",
-          "Show a container's state." },
-        { "logs", quilt_cmd_logs, "ID [-f]",
-          "Print a container's output; -f follows it until the container exits." },
+          "Show a container's state.", STATUS_HELP },
+        { "logs", quilt_cmd_logs, "ID [-f] [--setup | --no-setup]",
+          "Print a container's output; -f follows it until the container exits.", LOGS_HELP },
         { "stop", quilt_cmd_stop, "ID... [-t SECS]",
-          "Stop containers: SIGTERM, then SIGKILL after SECS (default 10; 0: at once)." },
+          "Stop containers: SIGTERM, then SIGKILL after SECS (default 10; 0: at once).", NULL },
         { "rm", quilt_cmd_rm, "ID... [-f]",
-          "Remove containers; -f also kills a running one." },
+          "Remove containers; -f also kills a running one.", NULL },
         { "ps", quilt_cmd_ps, "[--json] [-a]",
-          "List all containers." },
+          "List all containers.", PS_HELP },
         { "stats", quilt_cmd_stats, "ID [--json]",
-          "Show a container's memory, CPU and pids usage." },
+          "Show a container's memory, CPU and pids usage.", NULL },
         { "update", quilt_cmd_update, "ID " QUILT_CLI_RESOURCE_USAGE,
-          "Change the resource limits of a running container; at least one option." },
+          "Change the resource limits of a running container; at least one option.", NULL },
         { "images", quilt_cmd_images, "[--json]",
-          "List the stored images." },
+          "List the stored images.", NULL },
         { "import", quilt_cmd_import, "PATH [--tag T]",
-          "Unpack a rootfs tarball into the image store; print its digest." },
+          "Unpack a rootfs tarball into the image store; print its digest.", NULL },
         { "pull", quilt_cmd_pull, "REF",
-          "Fetch HOST[:PORT]/NAME[:TAG] from a registry into the image store; print its digest." },
+          "Fetch HOST[:PORT]/NAME[:TAG] from a registry into the image store; print its digest.", NULL },
         { "rmi", quilt_cmd_rmi, "REF...",
-          "Remove stored images (digest, unique prefix or tag) no container uses." },
+          "Remove stored images (digest, unique prefix or tag) no container uses.", NULL },
+        { "volume", quilt_cmd_volume, "create NAME | ls [--json] | rm NAME...",
+          "Create, list and remove named volumes (STATE_DIR/volumes).", VOLUME_HELP },
 };
 
 static void print_help(FILE *f)

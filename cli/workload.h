@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/* The workload options of create and run: setup commands, init, mounts,
+ * user and groups, a read-only root, rlimits.  getopt_long() values,
+ * their struct option entries and help text, the parsed values and how
+ * they go into a CreateContainerRequest. */
+#ifndef QUILT_CLI_WORKLOAD_H
+#define QUILT_CLI_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "mount_spec.h"
+
+enum {
+        QUILT_CLI_OPT_SETUP = 0x300,
+        QUILT_CLI_OPT_SETUP_TIMEOUT,
+        QUILT_CLI_OPT_INIT,
+        QUILT_CLI_OPT_NO_INIT,
+        QUILT_CLI_OPT_MOUNT,
+        QUILT_CLI_OPT_TMPFS,
+        QUILT_CLI_OPT_GROUP_ADD,
+        QUILT_CLI_OPT_READ_ONLY,
+        QUILT_CLI_OPT_ULIMIT,
+        QUILT_CLI_OPT_VOLUME = 'v',
+        QUILT_CLI_OPT_USER = 'u',
+};
+
+/* The short ones for getopt's optstring. */
+#define QUILT_CLI_WORKLOAD_SHORT "v:u:"
+#define QUILT_CLI_WORKLOAD_OPTIONS                                                      \
+        { "setup", required_argument, NULL, QUILT_CLI_OPT_SETUP },                      \
+        { "setup-timeout", required_argument, NULL, QUILT_CLI_OPT_SETUP_TIMEOUT },      \
+        { "init", no_argument, NULL, QUILT_CLI_OPT_INIT },                              \
+        { "no-init", no_argument, NULL, QUILT_CLI_OPT_NO_INIT },                        \
+        { "volume", required_argument, NULL, QUILT_CLI_OPT_VOLUME },                    \
+        { "mount", required_argument, NULL, QUILT_CLI_OPT_MOUNT },                      \
+        { "tmpfs", required_argument, NULL, QUILT_CLI_OPT_TMPFS },                      \
+        { "user", required_argument, NULL, QUILT_CLI_OPT_USER },                        \
+        { "group-add", required_argument, NULL, QUILT_CLI_OPT_GROUP_ADD },              \
+        { "read-only", no_argument, NULL, QUILT_CLI_OPT_READ_ONLY },                    \
+        { "ulimit", required_argument, NULL, QUILT_CLI_OPT_ULIMIT }
+
+#define QUILT_CLI_WORKLOAD_HELP                                                                         \
+        "  --setup CMD             run CMD with /bin/sh -c before the command, as root, in\n"            \
+        "                          the container; repeatable, run in order; a failing one\n"             \
+        "                          fails the container (state SETUP while they run)\n"                   \
+        "  --setup-timeout SECS    time limit of each setup command (default: the daemon's)\n"           \
+        "  --init                  run the command under a minimal init as PID 1\n"                      \
+        "  --no-init               no init, even where the daemon's default is one\n"                    \
+        "  -v, --volume SRC:DST[:ro|:rw]\n"                                                              \
+        "                          mount SRC at DST: SRC /HOST/PATH binds a host directory\n"            \
+        "                          or file (absolute only), any other SRC names a volume\n"              \
+        "                          (quilt-cli volume create NAME); repeatable\n"                         \
+        "  --mount type=bind|tmpfs|volume,source=S,target=T[,readonly][,size=SIZE][,mode=OCTAL]\n"      \
+        "                          the same in Docker's long form (type defaults to volume;\n"           \
+        "                          src, dst, destination, ro, tmpfs-size, tmpfs-mode also work)\n"       \
+        "  --tmpfs DST[:size=SIZE,mode=OCTAL,ro]\n"                                                      \
+        "                          a tmpfs at DST (default size: half of RAM, mode 1777)\n"              \
+        "  -u, --user USER[:GROUP] run as uid[:gid] or names from the image's /etc/passwd\n"             \
+        "                          and /etc/group (default: root)\n"                                     \
+        "  --group-add GROUP       a supplementary group (name or gid); repeatable\n"                    \
+        "  --read-only             mount the root file system read-only (/tmp stays writable)\n"         \
+        "  --ulimit NAME=SOFT[:HARD]\n"                                                                  \
+        "                          a resource limit (nofile, nproc, core, stack, memlock, ...);\n"       \
+        "                          SOFT and HARD a number or unlimited; HARD defaults to SOFT;\n"        \
+        "                          repeatable\n"
+
+struct quilt_cli_workload {
+        const char **setup;
+        size_t n_setup;
+        int32_t setup_timeout;                  /* 0: not given */
+        bool init, no_init, read_only;
+        const char *user;
+        const char **groups;
+        size_t n_groups;
+        struct quilt_mount_spec *mounts;        /* -v, --mount, --tmpfs in order */
+        size_t n_mounts;
+        struct quilt_cli_rlimit *rlimits;
+        size_t n_rlimits;
+
+        /* What a request points into after quilt_cli_workload_apply(). */
+        Quilt__V1__Mount *mount_msgs;
+        Quilt__V1__Mount **mount_ptrs;
+        Quilt__V1__Rlimit *rlimit_msgs;
+        Quilt__V1__Rlimit **rlimit_ptrs;
+};
+
+/* Room for one value per argument.  -ENOMEM or 0. */
+int quilt_cli_workload_init(struct quilt_cli_workload *w, int argc);
+void quilt_cli_workload_free(struct quilt_cli_workload *w);
+
+/* Store the value of option `c` (QUILT_CLI_OPT_* of this header).
+ * Returns -1 to go on, or the exit status (a usage error naming the
+ * option, or out of memory). */
+int quilt_cli_workload_option(const struct quilt_cli_command *cmd, int c, const char *arg,
+                              struct quilt_cli_workload *w);
+/* Checks across options (--init with --no-init, two mounts on one
+ * target, --setup-timeout without --setup).  -1 or the exit status. */
+int quilt_cli_workload_check(const struct quilt_cli_command *cmd, const struct quilt_cli_workload *w);
+/* Point `req` at the values; `w` must outlive it.  0 or -ENOMEM. */
+int quilt_cli_workload_apply(struct quilt_cli_workload *w, Quilt__V1__CreateContainerRequest *req);
+
+#endif
