@@ -48,4 +48,15 @@ echo "\$ quilt-cli run --rm --image $image --hostname demo -- /bin/sh -c '...'"
 "${cli[@]}" run --rm --image "$image" --hostname demo -- /bin/sh -c \
   'echo "hello from $(hostname): I am pid $$"; echo my root: $(ls /); echo network interfaces: $(tail -n +3 /proc/net/dev | cut -d: -f1)'
 echo
+# An agent tool container: a setup command installs the "tool", a host
+# directory is shared, the command runs under quilt-init as uid 1000.
+shared=/run/quilt/demo-shared
+mkdir -p "$shared" && chmod 0777 "$shared"
+echo "\$ quilt-cli run --rm --image $image --init --user 1000:1000 -v $shared:/shared \\"
+echo "    --setup 'printf ... > /usr/local/bin/tool' -- /bin/sh -c 'tool > /shared/result; id'"
+"${cli[@]}" run --rm --image "$image" --init --user 1000:1000 -v "$shared:/shared" \
+  --setup 'mkdir -p /usr/local/bin && printf "#!/bin/sh\necho tool ran as \$(id -u) in \$(hostname)\n" > /usr/local/bin/tool && chmod 755 /usr/local/bin/tool' \
+  -- /bin/sh -c 'tool > /shared/result; echo "pid 1 is $(cat /proc/1/comm)"; id'
+echo "host side: $shared/result: $(cat "$shared/result") (owner uid $(stat -c %u "$shared/result"))"
+echo
 echo "Try: ${cli[*]} ps    |    stop the daemon: scripts/demo.sh stop"
