@@ -106,6 +106,8 @@ int main(int argc, char **argv)
         int error_fd = -1;
         int i = 1;
 
+        /* Exec'd from a memfd, the kernel would call us "memfd:quilt-ini". */
+        prctl(PR_SET_NAME, "quilt-init");
         if (i < argc && !strcmp(argv[i], "--error-fd")) {
                 if (i + 1 >= argc || (error_fd = parse_fd(argv[i + 1])) < 0)
                         usage();

@@ -133,7 +133,7 @@ def test_pid1_is_quilt_init_from_a_sealed_memfd(q, env):
     before = _sha256(_init_path(q))
     # the container tries to overwrite its PID 1's binary (CVE-2019-5736)
     cid = _create(q, ["sh", "-c", 'tr "\\0" " " < /proc/1/cmdline; echo; echo $PPID; '
-                                  'echo pwned > /proc/1/exe; echo "write rc=$?"'])
+                                  'echo pwned > /proc/1/exe; echo "write rc=$?"; cat /proc/1/comm'])
     st = q.wait_state(cid)
     out, err = q.logs(cid)
     assert st["state"] == "EXITED" and st["exitCode"] == 0, "%s\n%s\n%s" % (st, out, err)
@@ -141,6 +141,7 @@ def test_pid1_is_quilt_init_from_a_sealed_memfd(q, env):
     assert lines[0].startswith("quilt-init ") and " -- sh -c " in lines[0], out
     assert lines[1] == "1", "the command's parent is not PID 1: %r" % out
     assert lines[2] != "write rc=0", "the container could write /proc/1/exe: %r %r" % (out, err)
+    assert lines[3] == "quilt-init", "PID 1's name (ps, top): %r" % out
     assert _sha256(_init_path(q)) == before, "quilt-init on the host changed"
     q.ok("rm", cid)
 
