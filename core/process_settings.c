@@ -163,6 +163,16 @@ static int account_file_load(int root_fd, struct account_file *f, struct quilt_e
                         break;
                 len += (size_t)r;
         }
+        /* A terminator after the last line, so a field at the very end of
+         * the file can be copied with str* functions. */
+        if (len == cap) {
+                char *n = realloc(data, cap + 1);
+                if (!n)
+                        return quilt_error_set(err, -ENOMEM, "reading the container's %s: out of memory",
+                                               f->path);
+                data = n;
+        }
+        data[len] = '\0';
         f->data = TAKE_PTR(data);
         f->len = len;
         f->loaded = true;
