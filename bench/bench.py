@@ -24,7 +24,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO, "build")
-BUILT = {"quiltd": "core/quiltd", "quilt-monitor": "core/quilt-monitor", "quilt-cli": "cli/quilt-cli"}
+BUILT = {"quiltd": "core/quiltd", "quilt-monitor": "core/quilt-monitor", "quilt-cli": "cli/quilt-cli",
+         "quilt-init": "core/quilt-init"}
 CONFIG = os.path.join(REPO, "conf", "quiltd.ini")
 DEFAULT_OUTPUT = os.path.join(REPO, "bench", "results", "latest.md")
 
@@ -442,7 +443,11 @@ class Bench:
 
     def bench_latency(self):
         targets = [("quilt", self.local,
-                    [self.cli, "--socket", self.sock, "run", "--rm", "--image", self.image, "--", "/bin/true"])]
+                    [self.cli, "--socket", self.sock, "run", "--rm", "--image", self.image, "--", "/bin/true"]),
+                   # the same under quilt-init (copied into a sealed memfd per container)
+                   ("quilt-init", self.local,
+                    [self.cli, "--socket", self.sock, "run", "--rm", "--init", "--image", self.image, "--",
+                     "/bin/true"])]
         for rt in self.runtimes:
             if rt.runner:
                 targets.append((rt.key, rt.runner,
@@ -710,6 +715,9 @@ class Bench:
         L.append("")
         rows = [("quilt-cli run --rm --image TAR -- /bin/true", fmt_ms(q["median"]), fmt_ms(q["p90"]),
                  fmt_ms(q["min"]), "1.00x")]
+        qi = stats(latency["quilt-init"])
+        rows.append(("quilt-cli run --rm --init --image TAR -- /bin/true", fmt_ms(qi["median"]),
+                     fmt_ms(qi["p90"]), fmt_ms(qi["min"]), fmt_ratio(q["median"], qi["median"])))
         for rt in self.runtimes:
             label = "%s run --bundle B ID" % rt.label
             if rt.unavailable:
@@ -722,7 +730,7 @@ class Bench:
         L.append("")
         L.append("Quilt extracts the gzip'd busybox tarball (%d KiB, %d entries) into a fresh rootfs on "
                  "every run and deletes it again on `--rm` (image caching comes in a later issue); "
-                 "crun and runc start from the already-unpacked rootfs. Chain: `ns, rootfs` from "
+                 "crun and runc start from the already-unpacked rootfs. Chain: `ns, rootfs, mounts, setup` from "
                  "`conf/quiltd.ini` (pid, mount, uts, ipc, net namespaces; /proc, /dev, /sys; lo up; "
                  "pivot_root); no cgroups. The OCI bundles are `crun spec` / `runc spec` with "
                  "`terminal: false`, the same five namespaces and args `[\"/bin/true\"]`; they keep "
