@@ -104,7 +104,6 @@ static int rpc_logs(struct quilt_call *call, struct quilt_manager *m,
                 resp.content.len = chunk.len;
                 resp.timestamp_nanos = chunk.timestamp_ns;
                 resp.setup_command = chunk.setup_command;
-                resp.setup_command = chunk.setup_command;
                 r = quilt_call_send(call, &resp.base);
                 if (r < 0)
                         return send_failed(r, st);

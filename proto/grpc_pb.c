@@ -43,6 +43,12 @@ const struct quilt_method quilt_methods[QUILT_METHOD_COUNT] = {
                 METHOD("ListVolumes", false, list_volumes_request, list_volumes_response),
         [QUILT_METHOD_REMOVE_VOLUME] =
                 METHOD("RemoveVolume", false, remove_volume_request, remove_volume_response),
+        [QUILT_METHOD_EXEC_CONTAINER] =
+                METHOD("ExecContainer", true, exec_container_request, exec_container_response),
+        [QUILT_METHOD_WAIT_CONTAINER] =
+                METHOD("WaitContainer", false, wait_container_request, wait_container_response),
+        [QUILT_METHOD_STREAM_EVENTS] =
+                METHOD("StreamEvents", true, stream_events_request, event),
 };
 
 int quilt_method_lookup(const char *path, size_t len)

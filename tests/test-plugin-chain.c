@@ -177,7 +177,8 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_plugin, stats), 104);
         assert_int_equal(offsetof(struct quilt_plugin, update), 112);
         assert_int_equal(offsetof(struct quilt_plugin, features), 120);
-        assert_int_equal(sizeof(struct quilt_plugin), 128);
+        assert_int_equal(offsetof(struct quilt_plugin, attach), 128);
+        assert_int_equal(sizeof(struct quilt_plugin), 136);
 
         assert_int_equal(offsetof(struct quilt_container, id), 8);
         assert_int_equal(offsetof(struct quilt_container, name), 16);

@@ -285,6 +285,12 @@ struct quilt_plugin {
 
         /* QUILT_FEATURE_* this plugin provides. */
         uint64_t features;
+
+        /* A process that joins the running container later (an exec), in
+         * the monitor: place `pid` as post_start placed the container
+         * (its cgroup, say).  The process waits until every plugin is done;
+         * it then enters the container's namespaces and root itself. */
+        int (*attach)(void *state, struct quilt_container *c, pid_t pid, struct quilt_error *err);
 };
 
 #ifdef __cplusplus
