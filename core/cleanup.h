@@ -11,12 +11,15 @@
 #include <unistd.h>
 
 static inline void quilt_freep(void *p) { free(*(void **)p); }
+/* Close and forget: a second call (or the cleanup at scope end) is a
+ * no-op, never a close of a descriptor that meanwhile means something else. */
 static inline void quilt_closep(int *fd)
 {
         if (*fd >= 0) {
                 int saved = errno;
                 close(*fd);
                 errno = saved;
+                *fd = -1;
         }
 }
 
