@@ -8,13 +8,15 @@
 #define QUILT_INIT_EXEC_H
 
 #include "quilt/plugin.h"
+#include "sealed_binary.h"
 
 /* quilt-init next to the running executable if it is there, else the
  * installed one.  Malloc'd; NULL when out of memory. */
 char *quilt_init_default_path(void);
 
-/* Copy the binary at `path` into a sealed, close-on-exec memfd.  Returns
- * the fd, or -errno with `err` filled ("PATH: reason"). */
+/* quilt_sealed_binary_open(path, "quilt-init", err): the binary at `path`
+ * in a sealed, close-on-exec memfd.  Returns the fd, or -errno with `err`
+ * filled ("PATH: reason"). */
 int quilt_init_open(const char *path, struct quilt_error *err);
 
 /* {"quilt-init", ["--error-fd", "N",] "--", argv..., NULL} for

@@ -390,6 +390,25 @@ int quilt_plugin_chain_update(struct quilt_plugin_chain *chain, struct quilt_con
         return 0;
 }
 
+int quilt_plugin_chain_attach(struct quilt_plugin_chain *chain, struct quilt_container *c, pid_t pid,
+                              struct quilt_error *err)
+{
+        struct quilt_error local;
+        if (!err)
+                err = &local;
+        for (size_t i = 0; chain && i < chain->n; i++) {
+                struct quilt_plugin_instance *inst = &chain->plugins[i];
+                __typeof__(inst->plugin->attach) fn = QUILT_PLUGIN_FIELD(inst->plugin, attach);
+                if (!fn)
+                        continue;
+                error_clear(err);
+                int r = fn(inst->state, c, pid, err);
+                if (r < 0)
+                        return wrap_error(err, r, inst->instance, ": attach: ", NULL);
+        }
+        return 0;
+}
+
 uint64_t quilt_plugin_chain_features(const struct quilt_plugin_chain *chain)
 {
         uint64_t features = 0;

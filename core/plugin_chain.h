@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "quilt/plugin.h"
@@ -81,6 +82,15 @@ int quilt_plugin_chain_stats(struct quilt_plugin_chain *chain, struct quilt_cont
                              struct quilt_stats *stats, struct quilt_error *err);
 int quilt_plugin_chain_update(struct quilt_plugin_chain *chain, struct quilt_container *c,
                               const struct quilt_resources *resources, struct quilt_error *err);
+
+/* A process that joins the running container (an exec), in the monitor,
+ * before it enters: every plugin's attach hook in chain order, whether or
+ * not the plugin was entered in this process (a hook left out would leave
+ * the exec outside, say, the container's cgroup).  The first failure
+ * stops it: "INSTANCE: attach: reason".  A plugin built before `attach`
+ * existed has none. */
+int quilt_plugin_chain_attach(struct quilt_plugin_chain *chain, struct quilt_container *c, pid_t pid,
+                              struct quilt_error *err);
 
 /* The host services table given to plugins (log, config_apply, remove_tree). */
 const struct quilt_host *quilt_host_table(void);

@@ -24,6 +24,9 @@
 #include "../plugins/cgroup/cgroup_backend.h"
 #include "../plugins/cgroup/cgroup_fs.h"
 
+/* The module linked in: its descriptor, as quiltd would dlsym it. */
+extern const struct quilt_plugin quilt_plugin_v1;
+
 #define PARENT "/quilt-test-parent"
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -292,6 +295,35 @@ static void test_attach_every_hierarchy(void **state)
                                      "4242");
         /* The parent got nothing: only the container process goes in. */
         assert_string_equal(get(f, "memory" PARENT "/cgroup.procs"), "");
+}
+
+/* The plugin's attach hook (an exec joining the container): through the
+ * module's descriptor, into the container's cgroup of every hierarchy. */
+static void test_plugin_attach(void **state)
+{
+        struct fixture *f = *state;
+        struct quilt_container c = { .struct_size = sizeof(c), .id = ID, .cgroup_fd = -1 };
+        struct quilt_error err = { 0 };
+
+        do_setup(f);
+        assert_string_equal(quilt_plugin_v1.name, "cgroup_v1");
+        assert_int_equal(quilt_plugin_v1.struct_size, sizeof(struct quilt_plugin));
+        assert_non_null(quilt_plugin_v1.attach);
+        assert_int_equal(quilt_plugin_v1.attach(f->s, &c, 5151, &err), 0);
+        for (size_t i = 0; i < ELEMENTSOF(v1_files); i++)
+                assert_string_equal(get(f, "%s" PARENT "/" ID "/cgroup.procs", v1_files[i][0]),
+                                     "5151");
+        assert_string_equal(get(f, "memory" PARENT "/cgroup.procs"), "");
+
+        /* No such container cgroup: an error naming the file. */
+        c.id = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+        assert_true(quilt_plugin_v1.attach(f->s, &c, 5151, &err) < 0);
+        assert_non_null(strstr(err.message, "cgroup.procs"));
+        /* An id that is no path component, and no pid: refused. */
+        c.id = "../escape";
+        assert_int_equal(quilt_plugin_v1.attach(f->s, &c, 5151, &err), -EINVAL);
+        c.id = ID;
+        assert_int_equal(quilt_plugin_v1.attach(f->s, &c, 0, &err), -EINVAL);
 }
 
 static void test_stats_parsing(void **state)
@@ -614,6 +646,7 @@ int main(void)
                 T(test_swap_written_as_total),
                 T(test_error_names_file_and_value),
                 T(test_attach_every_hierarchy),
+                T(test_plugin_attach),
                 T(test_stats_parsing),
                 T(test_stats_missing_files_stay_unknown),
                 T(test_update_only_given_fields),

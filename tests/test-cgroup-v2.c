@@ -26,6 +26,9 @@
 #include "../plugins/cgroup/cgroup_backend.h"
 #include "../plugins/cgroup/cgroup_fs.h"
 
+/* The module linked in: its descriptor, as quiltd would dlsym it. */
+extern const struct quilt_plugin quilt_plugin_v1;
+
 #define PARENT "quilt-test-parent"
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define CONTROLLERS "cpuset cpu io memory hugetlb pids rdma misc\n"
@@ -333,6 +336,33 @@ static void test_attach(void **state)
         assert_string_equal(get(f, PARENT "/" ID "/cgroup.procs"), "31337");
 }
 
+/* The plugin's attach hook (an exec joining the container): through the
+ * module's descriptor, into the container's one cgroup. */
+static void test_plugin_attach(void **state)
+{
+        struct fixture *f = *state;
+        struct quilt_container c = { .struct_size = sizeof(c), .id = ID, .cgroup_fd = -1 };
+        struct quilt_error err = { 0 };
+
+        do_setup(f);
+        assert_string_equal(quilt_plugin_v1.name, "cgroup_v2");
+        assert_int_equal(quilt_plugin_v1.struct_size, sizeof(struct quilt_plugin));
+        assert_non_null(quilt_plugin_v1.attach);
+        assert_int_equal(quilt_plugin_v1.attach(f->s, &c, 5151, &err), 0);
+        assert_string_equal(get(f, PARENT "/" ID "/cgroup.procs"), "5151");
+        assert_string_equal(get(f, PARENT "/cgroup.procs"), "");
+
+        /* No such container cgroup: an error naming the file. */
+        c.id = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+        assert_true(quilt_plugin_v1.attach(f->s, &c, 5151, &err) < 0);
+        assert_non_null(strstr(err.message, "cgroup.procs"));
+        /* An id that is no path component, and no pid: refused. */
+        c.id = "../escape";
+        assert_int_equal(quilt_plugin_v1.attach(f->s, &c, 5151, &err), -EINVAL);
+        c.id = ID;
+        assert_int_equal(quilt_plugin_v1.attach(f->s, &c, 0, &err), -EINVAL);
+}
+
 static pid_t fork_waiter(void)
 {
         pid_t pid = fork();
@@ -628,6 +658,7 @@ int main(void)
                 T(test_update_swap_uses_live_memory),
                 T(test_update_only_given_fields),
                 T(test_attach),
+                T(test_plugin_attach),
                 T(test_kill_sigkill_uses_cgroup_kill),
                 T(test_kill_sigterm_freezes),
                 T(test_kill_sigkill_without_cgroup_kill),

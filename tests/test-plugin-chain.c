@@ -550,6 +550,82 @@ static void test_empty_chain(void **state)
         quilt_config_free(cfg);
 }
 
+/* ---- attach (an exec joining the running container) ---- */
+
+/* Every plugin's attach in chain order, with the pid; a plugin built
+ * before attach existed (p5: struct_size ends before it) is skipped even
+ * though its descriptor has one; entered or not does not matter. */
+static void test_attach_order(void **state)
+{
+        struct quilt_config *cfg = make_config(
+                "chain = p1, p5, p2\n"
+                "[p1]\nlog = @LOG@\n[p5]\nlog = @LOG@\n[p2]\nlog = @LOG@\n");
+        struct quilt_plugin_chain *chain = load_chain(cfg);
+        struct quilt_container c = { .struct_size = sizeof(c), .id = "quilt-test" };
+        struct quilt_error err = { 0 };
+
+        assert_null(QUILT_PLUGIN_FIELD(chain->plugins[1].plugin, attach));
+        assert_non_null(QUILT_PLUGIN_FIELD(chain->plugins[0].plugin, attach));
+        assert_int_equal(quilt_plugin_chain_attach(chain, &c, 4242, &err), 0);
+        assert_false(chain->plugins[0].entered);
+        quilt_plugin_chain_enter_all(chain);
+        assert_int_equal(quilt_plugin_chain_attach(chain, &c, 4343, NULL), 0);
+        quilt_plugin_chain_free(chain);
+        assert_log("p1 init\np5 init\np2 init\n"
+                   "p1 attach 4242\np2 attach 4242\n"
+                   "p1 attach 4343\np2 attach 4343\n"
+                   "p2 fini\np5 fini\np1 fini\n");
+        quilt_config_free(cfg);
+}
+
+/* The first failure stops the chain and names the instance and stage. */
+static void test_attach_failure(void **state)
+{
+        struct quilt_config *cfg = make_config(
+                "chain = p1, p2, p3\n"
+                "[p1]\nlog = @LOG@\n"
+                "[p2]\nlog = @LOG@\nfail_stage = attach\nfail_code = 28\n"
+                "[p3]\nlog = @LOG@\n");
+        struct quilt_plugin_chain *chain = load_chain(cfg);
+        struct quilt_container c = { .struct_size = sizeof(c), .id = "quilt-test" };
+        struct quilt_error err;
+
+        strcpy(err.message, "stale");
+        err.code = -ENOENT;
+        assert_int_equal(quilt_plugin_chain_attach(chain, &c, 77, &err), -ENOSPC);
+        assert_int_equal(err.code, -ENOSPC);
+        assert_string_equal(err.message, "p2: attach: injected failure (fail_code 28)");
+        assert_int_equal(quilt_plugin_chain_attach(chain, &c, 78, NULL), -ENOSPC);
+        quilt_plugin_chain_free(chain);
+        assert_log("p1 init\np2 init\np3 init\n"
+                   "p1 attach 77\np2 attach 77\n"
+                   "p1 attach 78\np2 attach 78\n"
+                   "p3 fini\np2 fini\np1 fini\n");
+        quilt_config_free(cfg);
+}
+
+/* Without a message, the errno's description; an empty or NULL chain
+ * attaches nothing. */
+static void test_attach_quiet_failure_and_empty(void **state)
+{
+        struct quilt_config *cfg = make_config(
+                "chain = p1\n[p1]\nfail_stage = attach\nfail_quietly = yes\nfail_code = 1\n");
+        struct quilt_plugin_chain *chain = load_chain(cfg);
+        struct quilt_error err = { 0 };
+
+        assert_int_equal(quilt_plugin_chain_attach(chain, NULL, 1, &err), -EPERM);
+        assert_string_equal(err.message, "p1: attach: Operation not permitted");
+        quilt_plugin_chain_free(chain);
+        quilt_config_free(cfg);
+
+        cfg = make_config("chain =\n");
+        chain = load_chain(cfg);
+        assert_int_equal(quilt_plugin_chain_attach(chain, NULL, 1, &err), 0);
+        assert_int_equal(quilt_plugin_chain_attach(NULL, NULL, 1, &err), 0);
+        quilt_plugin_chain_free(chain);
+        quilt_config_free(cfg);
+}
+
 /* ---- load errors ---- */
 
 static void test_init_failure(void **state)
@@ -582,7 +658,7 @@ static void test_init_bad_value(void **state)
         char expected[1024];
 
         snprintf(expected, sizeof(expected), "plugin 'p1': %s:%d: [p1] fail_stage: 'sometimes' is "
-                 "not one of none, prepare_rootfs, pre_clone, in_child, post_start, cleanup",
+                 "not one of none, prepare_rootfs, pre_clone, in_child, post_start, cleanup, attach",
                  ini_path, config_line_of("sometimes"));
         expect_chain_error(cfg, -EINVAL, expected);
         quilt_config_free(cfg);
@@ -762,6 +838,9 @@ int main(void)
                 cmocka_unit_test_setup(test_instances, test_setup),
                 cmocka_unit_test_setup(test_hand_built_config, test_setup),
                 cmocka_unit_test_setup(test_empty_chain, test_setup),
+                cmocka_unit_test_setup(test_attach_order, test_setup),
+                cmocka_unit_test_setup(test_attach_failure, test_setup),
+                cmocka_unit_test_setup(test_attach_quiet_failure_and_empty, test_setup),
                 cmocka_unit_test_setup(test_init_failure, test_setup),
                 cmocka_unit_test_setup(test_init_bad_key, test_setup),
                 cmocka_unit_test_setup(test_init_bad_value, test_setup),

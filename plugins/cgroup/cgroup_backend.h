@@ -201,6 +201,8 @@ int cgroup_plugin_stats(void *state, struct quilt_container *c, struct quilt_sta
                         struct quilt_error *err);
 int cgroup_plugin_update(void *state, struct quilt_container *c,
                          const struct quilt_resources *resources, struct quilt_error *err);
+int cgroup_plugin_attach(void *state, struct quilt_container *c, pid_t pid,
+                         struct quilt_error *err);
 
 /* The descriptor of one module: the three differ only in name, text and
  * the backend their init forces (NULL: probe). */
@@ -225,6 +227,7 @@ int cgroup_plugin_update(void *state, struct quilt_container *c,
                 .kill = cgroup_plugin_kill,                                             \
                 .stats = cgroup_plugin_stats,                                           \
                 .update = cgroup_plugin_update,                                         \
+                .attach = cgroup_plugin_attach,                                         \
         }
 
 #endif

@@ -14,7 +14,8 @@
  *
  * The container's cgroup is PARENT/<id> in every hierarchy.  Only the
  * container process goes in (post_start, or clone3 into the v2 fd from
- * pre_clone): the monitor stays out, so its memory never counts.  Cleanup
+ * pre_clone), and later every exec's process (attach): the monitor stays
+ * out, so its memory never counts.  Cleanup
  * runs in a fresh process and finds the cgroups again from the id and the
  * config alone.
  */
@@ -209,4 +210,20 @@ int cgroup_plugin_update(void *state, struct quilt_container *c,
         if (!l.memory && !l.memory_swap && !l.cpu_millicores && !l.cpu_weight && !l.pids)
                 return 0;
         return s->be->update(s, c->id, &l, err);
+}
+
+/* An exec joining the container: into the same cgroup(s) as post_start
+ * put its init (every v1 hierarchy, or the one v2 cgroup), before the
+ * process forks the command, so the command is accounted and limited
+ * with the rest of the container and cleanup's kill reaches it. */
+int cgroup_plugin_attach(void *state, struct quilt_container *c, pid_t pid, struct quilt_error *err)
+{
+        struct cgroup_state *s = state;
+        int r;
+
+        if ((r = cgroup_check_id(c->id, err)) < 0)
+                return r;
+        if (pid <= 0)
+                return quilt_error_set(err, -EINVAL, "no process to attach (pid %d)", (int)pid);
+        return s->be->attach(s, c->id, pid, err);
 }

@@ -2,11 +2,15 @@
 /* A test plugin that appends "INSTANCE STAGE" to the file its section
  * names (`log = PATH`), so tests can check which hooks ran in what order,
  * and fails where its section says (`fail_stage`, `fail_init`).
- * Built several times: as recorder.so and as p1.so..p4.so (RECORDER_NAME),
- * p4 without a prepare_rootfs hook (RECORDER_NO_PREPARE_ROOTFS). */
+ * Built several times: as recorder.so and as p1.so..p5.so (RECORDER_NAME),
+ * p4 without a prepare_rootfs hook (RECORDER_NO_PREPARE_ROOTFS), p5 with
+ * a struct_size that ends before `attach` (RECORDER_BEFORE_ATTACH): a
+ * plugin built before the hook existed, though its attach is set.
+ * attach records "attach PID" (fail_stage = attach). */
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,8 +32,9 @@ struct recorder {
 };
 
 static const char *const stage_choices[] = {
-        "none", "prepare_rootfs", "pre_clone", "in_child", "post_start", "cleanup", NULL,
+        "none", "prepare_rootfs", "pre_clone", "in_child", "post_start", "cleanup", "attach", NULL,
 };
+#define FAIL_ATTACH 6                   /* "attach" in stage_choices */
 
 static const struct quilt_config_key recorder_keys[] = {
         { "log", QUILT_CONFIG_STRING, offsetof(struct recorder, log), NULL },
@@ -104,6 +109,21 @@ static int recorder_cleanup(void *state, struct quilt_container *c, struct quilt
         return step(state, c, err, QUILT_STAGE_CLEANUP);
 }
 
+static int recorder_attach(void *state, struct quilt_container *c, pid_t pid, struct quilt_error *err)
+{
+        struct recorder *r = state;
+        char what[64];
+
+        snprintf(what, sizeof(what), "attach %d", (int)pid);
+        record(r, what);
+        if (r->fail_stage == FAIL_ATTACH && r->fail_quietly)
+                return -(int)r->fail_code;
+        if (r->fail_stage == FAIL_ATTACH)
+                return quilt_error_set(err, -(int)r->fail_code, "injected failure (fail_code %d)",
+                                       (int)r->fail_code);
+        return 0;
+}
+
 static int recorder_init(const struct quilt_host *host, const struct quilt_config_section *section,
                          void **ret_state, struct quilt_error *err)
 {
@@ -139,7 +159,11 @@ static void recorder_fini(void *state)
 
 QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
         .abi_version = QUILT_PLUGIN_ABI_VERSION,
+#ifdef RECORDER_BEFORE_ATTACH
+        .struct_size = offsetof(struct quilt_plugin, attach),
+#else
         .struct_size = sizeof(struct quilt_plugin),
+#endif
         .name = RECORDER_NAME,
         .description = "test plugin: records its hooks in a file",
         .init = recorder_init,
@@ -151,4 +175,5 @@ QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
         .in_child = recorder_in_child,
         .post_start = recorder_post_start,
         .cleanup = recorder_cleanup,
+        .attach = recorder_attach,
 };
