@@ -201,7 +201,7 @@ static grpc_op status_op(struct call *k)
 static bool wait_tag(struct call *k, void *tag, const struct quilt_stream_ops *ops, void *userdata)
 {
         for (;;) {
-                bool ticking = ops && ops->on_tick && ops->tick_ms > 0;
+                bool ticking = ops && (ops->on_tick || ops->should_cancel) && ops->tick_ms > 0;
                 grpc_event ev = grpc_completion_queue_pluck(
                         k->cq, tag,
                         ticking ? deadline_after(ops->tick_ms) : gpr_inf_future(GPR_CLOCK_REALTIME),
@@ -209,7 +209,11 @@ static bool wait_tag(struct call *k, void *tag, const struct quilt_stream_ops *o
                 if (ev.type == GRPC_OP_COMPLETE)
                         return ev.success;
                 if (ev.type == GRPC_QUEUE_TIMEOUT && ticking) {
-                        ops->on_tick(userdata);
+                        if (ops->on_tick)
+                                ops->on_tick(userdata);
+                        /* The pending batch then completes, failed. */
+                        if (ops->should_cancel && ops->should_cancel(userdata))
+                                grpc_call_cancel(k->call, NULL);
                         continue;
                 }
                 return false;   /* shut down: cannot happen while we own the queue */

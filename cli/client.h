@@ -51,6 +51,10 @@ struct quilt_stream_ops {
          * grpc's threads having to cooperate. */
         void (*on_tick)(void *userdata);
         int64_t tick_ms;
+        /* Optional, asked every `tick_ms` too: true cancels the call (a
+         * Ctrl-C while the stream is idle); quilt_client_stream() then
+         * returns -EIO with err->code GRPC_STATUS_CANCELLED. */
+        bool (*should_cancel)(void *userdata);
 };
 
 /* Server-streaming call of method `m`; returns when the server ends the
