@@ -26,6 +26,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(REPO, "build")
 BUILT = {"quiltd": "core/quiltd", "quilt-monitor": "core/quilt-monitor", "quilt-cli": "cli/quilt-cli",
          "quilt-init": "core/quilt-init"}
+# Copied when built: the monitor runs ExecContainer's helper from next to
+# itself.  Without it the exec section says why it could not run.
+OPTIONAL_BUILT = {"quilt-exec": "core/quilt-exec"}
+PROTO_DIR = os.path.join(REPO, "proto")
 CONFIG = os.path.join(REPO, "conf", "quiltd.ini")
 DEFAULT_OUTPUT = os.path.join(REPO, "bench", "results", "latest.md")
 
@@ -108,12 +112,19 @@ class Masked:
             raise BenchError("mount-namespace helper did not start: %s" % (err or ready or "no output"))
 
     def _call(self, **req):
+        # Numbered: a call interrupted before its answer was read (Ctrl-C)
+        # must not hand that answer to the next call (the clean-up's).
+        self.seq = getattr(self, "seq", 0) + 1
+        req["seq"] = self.seq
         self.proc.stdin.write(json.dumps(req) + "\n")
         self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise BenchError("mount-namespace helper died")
-        return json.loads(line)
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise BenchError("mount-namespace helper died")
+            resp = json.loads(line)
+            if resp.get("seq") == self.seq:
+                return resp
 
     def run(self, argv, cwd=None):
         r = self._call(op="run", argv=argv, cwd=cwd)
@@ -154,6 +165,7 @@ def serve(empty):
                 resp = {"rc": local.wait(req["pid"], req["timeout"])}
             else:
                 resp = {"error": "unknown op"}
+            resp["seq"] = req.get("seq")
             print(json.dumps(resp), flush=True)
     finally:
         local.close()
@@ -256,6 +268,31 @@ class Runtime:
         return [self.binary] + self.flags + list(args)
 
 
+class HeldExec:
+    """A runner (run(argv) -> (ns, rc, out, err), as Local's) that makes one
+    ExecContainer call of /bin/true on a channel held across calls."""
+
+    def __init__(self, pb2, stub, container):
+        self.pb2 = pb2
+        self.stub = stub
+        self.container = container
+
+    def run(self, argv=None):
+        req = self.pb2.ExecContainerRequest(container_id=self.container, command=["/bin/true"])
+        t0 = time.perf_counter_ns()
+        try:
+            last = None
+            for m in self.stub.ExecContainer(req, timeout=30):
+                if m.exited:
+                    last = m
+        except Exception as e:  # grpc.RpcError: reported as a failed run
+            return time.perf_counter_ns() - t0, 1, "", "ExecContainer: %s" % e
+        t1 = time.perf_counter_ns()
+        if last is None:
+            return t1 - t0, 1, "", "ExecContainer: no exit status"
+        return t1 - t0, last.exit_code, "", ""
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -271,6 +308,8 @@ class Bench:
         # the (empty) dirs afterwards unless they were there before.
         self.default_roots = [d for d in ("/run/crun", "/run/runc") if not os.path.exists(d)]
         self.load_start = os.getloadavg()[0]
+        self.detached = []      # (runtime, id) of run --detach containers
+        self.channel = None
 
     # ---- set-up -----------------------------------------------------------
 
@@ -291,6 +330,9 @@ class Bench:
         os.makedirs(bindir)
         for name, rel in BUILT.items():
             shutil.copy2(os.path.join(BUILD, rel), os.path.join(bindir, name))
+        for name, rel in OPTIONAL_BUILT.items():
+            if os.access(os.path.join(BUILD, rel), os.X_OK):
+                shutil.copy2(os.path.join(BUILD, rel), os.path.join(bindir, name))
         self.plugins = os.path.join(self.tmp, "plugins")
         os.makedirs(self.plugins)
         for e in os.listdir(os.path.join(BUILD, "plugins")):
@@ -593,6 +635,138 @@ class Bench:
                     rt.runner.wait(pid, 10)
         return mem
 
+    # ---- exec round-trips ----------------------------------------------------
+
+    def grpc_stub(self):
+        """Python grpc stubs generated from proto/quilt.proto into the temp
+        dir (as tests/integration do): (pb2, stub on one held channel)."""
+        try:
+            import grpc
+        except ImportError as e:
+            raise BenchError("python3 grpc is not importable (%s; apt-get install python3-grpcio)" % e)
+        out = os.path.join(self.tmp, "pystubs")
+        os.makedirs(out, exist_ok=True)
+        plugin = shutil.which("grpc_python_plugin") or "/usr/bin/grpc_python_plugin"
+        p = subprocess.run(["protoc", "-I", PROTO_DIR, "--python_out=" + out, "--grpc_out=" + out,
+                            "--plugin=protoc-gen-grpc=" + plugin, os.path.join(PROTO_DIR, "quilt.proto")],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            raise BenchError("protoc (protobuf-compiler, protobuf-compiler-grpc): %s" % first_line(p.stderr))
+        sys.path.insert(0, out)
+        try:
+            import quilt_pb2
+            import quilt_pb2_grpc
+        finally:
+            sys.path.remove(out)
+        self.channel = grpc.insecure_channel("unix:" + self.sock)
+        grpc.channel_ready_future(self.channel).result(timeout=10)
+        return quilt_pb2, quilt_pb2_grpc.QuiltServiceStub(self.channel)
+
+    def start_detached(self, rt):
+        """A `sleep 3600` container of rt, started with `run --detach`.  Its
+        stdio goes to a file: a detached container keeps runc's/crun's stdio
+        open, and the harness reads pipes to their end."""
+        bundle = self.make_bundle(rt, "exec", ["/bin/sleep", "3600"])
+        cid = self.next_id(rt.key + "-exec")
+        log = os.path.join(self.tmp, "%s.log" % cid)
+        self.detached.append((rt, cid))
+        _, rc, _, _ = rt.runner.run(["sh", "-c", 'exec "$@" >"$0" 2>&1 </dev/null', log] +
+                                    rt.cmd("run", "--detach", "--bundle", bundle, cid))
+        if rc != 0:
+            try:
+                with open(log) as f:
+                    err = f.read()
+            except OSError:
+                err = ""
+            raise BenchError("%s run --detach: exit %d: %s" % (rt.key, rc, first_line(err)))
+
+        def running():
+            _, rc, out, _ = rt.runner.run(rt.cmd("state", cid))
+            return rc == 0 and json.loads(out).get("status") == "running"
+        self.wait_for("%s container %s to run" % (rt.key, cid), running)
+        return cid
+
+    def remove_detached(self):
+        """Kill and delete the run --detach containers; each one is tried
+        even when another fails (this also runs on an interruption)."""
+        failed = []
+        for rt, cid in self.detached:
+            try:
+                rt.runner.run(rt.cmd("kill", cid, "KILL"))
+                for _ in range(100):
+                    _, rc, out, _ = rt.runner.run(rt.cmd("state", cid))
+                    try:
+                        if rc != 0 or json.loads(out).get("status") != "running":
+                            break
+                    except ValueError:
+                        break
+                    time.sleep(0.05)
+                _, rc, _, err = rt.runner.run(rt.cmd("delete", "--force", cid))
+                if rc != 0:
+                    failed.append("%s delete --force %s: %s" % (rt.key, cid, first_line(err)))
+            except Exception as e:  # keep going with the others
+                failed.append("%s %s: %s" % (rt.key, cid, e))
+        self.detached = []
+        if failed:
+            print("bench: removing detached containers: %s" % "; ".join(failed), file=sys.stderr)
+
+    def bench_exec(self):
+        """Round-trips of `/bin/true` into one long-running container per
+        runtime.  Quilt: ExecContainer on one held grpc channel (in this
+        process) and `quilt-cli exec` (a process, like the others); crun and
+        runc: `RT exec ID /bin/true` into a `run --detach` container.
+        Returns ({key: [ns...]}, {key: why unavailable}); a failure stops
+        only this section, and every row then says why."""
+        targets, unavailable = [], {}
+        name = self.next_id("exec")
+        try:
+            try:
+                self.checked_quilt("create", "--name", name, "--image", self.image, "--", "/bin/sleep", "3600")
+
+                def running():
+                    st = json.loads(self.checked_quilt("status", name, "--json")[1])
+                    if st["state"] in ("CONTAINER_STATE_EXITED", "CONTAINER_STATE_FAILED"):
+                        raise BenchError("exec container ended: %s" % st.get("errorMessage", st["state"]))
+                    return st["state"] == "CONTAINER_STATE_RUNNING"
+                self.wait_for("the Quilt exec container to run", running)
+                _, rc, _, err = self.quilt("exec", name, "--", "/bin/true")
+                if rc != 0:
+                    raise BenchError("quilt-cli exec: exit %d: %s" % (rc, first_line(err)))
+            except BenchError as e:
+                unavailable["quilt-grpc"] = unavailable["quilt-cli"] = str(e)
+            if "quilt-cli" not in unavailable:
+                targets.append(("quilt-cli", self.local,
+                                [self.cli, "--socket", self.sock, "exec", name, "--", "/bin/true"]))
+                try:
+                    targets.insert(0, ("quilt-grpc", HeldExec(*self.grpc_stub(), name),
+                                       ["ExecContainer", name, "/bin/true"]))
+                except BenchError as e:
+                    unavailable["quilt-grpc"] = str(e)
+            for rt in self.runtimes:
+                if not rt.runner:
+                    unavailable[rt.key] = rt.unavailable
+                    continue
+                try:
+                    cid = self.start_detached(rt)
+                except BenchError as e:
+                    unavailable[rt.key] = str(e)
+                    continue
+                targets.append((rt.key, rt.runner, rt.cmd("exec", cid, "/bin/true")))
+            samples = {}
+            try:
+                if targets:
+                    samples = self.measure_interleaved(targets, self.args.runs, self.args.warmup)
+            except BenchError as e:
+                for key, _, _ in targets:
+                    unavailable[key] = "failed during the measurement: %s" % e
+        finally:
+            if getattr(self, "channel", None) is not None:
+                self.channel.close()
+                self.channel = None
+            self.remove_detached()
+            self.quilt("rm", "-f", name)
+        return samples, unavailable
+
     # ---- running it all ---------------------------------------------------
 
     def run(self):
@@ -616,16 +790,18 @@ class Bench:
         self.start_quiltd()
         quiltd_fresh = read_status_kb(self.quiltd.pid)
         n = self.args.runs
-        print("bench: 1/4 start-to-exit latency (%d runs + %d warm-up each)" % (n, self.args.warmup), flush=True)
+        print("bench: 1/5 start-to-exit latency (%d runs + %d warm-up each)" % (n, self.args.warmup), flush=True)
         latency = self.bench_latency()
-        print("bench: 2/4 Quilt stage breakdown", flush=True)
+        print("bench: 2/5 Quilt stage breakdown", flush=True)
         stages, extract = self.bench_quilt_stages()
-        print("bench: 3/4 CLI start-up", flush=True)
+        print("bench: 3/5 CLI start-up", flush=True)
         cli = self.bench_cli()
-        print("bench: 4/4 memory", flush=True)
+        print("bench: 4/5 memory", flush=True)
         mem = self.bench_memory(quiltd_fresh)
+        print("bench: 5/5 exec round-trip of /bin/true", flush=True)
+        execs = self.bench_exec()
         elapsed = time.monotonic() - started
-        report = self.report(latency, stages, extract, cli, mem, elapsed)
+        report = self.report(latency, stages, extract, cli, mem, execs, elapsed)
         print()
         print(report)
         if not self.args.no_write:
@@ -661,8 +837,8 @@ class Bench:
                             capture_output=True, text=True).stdout.strip() or "?"
         rows = [
             ("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")),
-            ("quilt", "HEAD %s; build/ binaries of %s UTC (buildtype %s)"
-             % (self.commit, self.build_time, self.buildtype())),
+            ("quilt", "HEAD %s; %s/ binaries of %s UTC (buildtype %s)"
+             % (self.commit, os.path.relpath(BUILD, REPO), self.build_time, self.buildtype())),
             ("kernel", platform.release()),
             ("cpu", "%s, %d online" % (cpu, os.cpu_count())),
             ("load average (1 min)", "%.2f at the start, %.2f at the end" % (self.load_start, os.getloadavg()[0])),
@@ -684,7 +860,7 @@ class Bench:
             pass
         return "?"
 
-    def report(self, latency, stages, extract, cli, mem, elapsed):
+    def report(self, latency, stages, extract, cli, mem, execs, elapsed):
         L = []
         a = self.args
         L.append("# Quilt vs crun vs runc")
@@ -864,6 +1040,9 @@ class Bench:
                      "memory; Pss splits shared pages among the processes that map them.")
             L.append("")
 
+        # 4. exec
+        L += self.report_exec(*execs)
+
         # notes
         L.append("## Notes")
         L.append("")
@@ -881,6 +1060,39 @@ class Bench:
                  "every timed command is a fresh process started with `subprocess.run` from the same "
                  "Python harness, rounds interleave the runtimes in rotating order.")
         return "\n".join(L)
+
+    def report_exec(self, samples, unavailable):
+        L = ["## 4. Exec round-trip of `/bin/true` into a running container", ""]
+        rows = []
+        st = {k: stats(v) for k, v in samples.items()}
+        base = {rt: st[rt]["median"] for rt in ("crun", "runc") if st.get(rt)}
+        labels = [("quilt-grpc", "Quilt: ExecContainer on one held grpc channel (Python client)"),
+                  ("quilt-cli", "Quilt: `quilt-cli exec ID -- /bin/true` (a process)")]
+        labels += [(rt.key, "`%s exec ID /bin/true`" % rt.label) for rt in self.runtimes]
+        for key, label in labels:
+            if key in unavailable or key not in st or not st[key]:
+                rows.append((label, "unavailable: %s" % unavailable.get(key, "not measured"), "", "", "", ""))
+                continue
+            s = st[key]
+            if key.startswith("quilt"):
+                r = [fmt_ratio(s["median"], base.get(rt)) for rt in ("crun", "runc")]
+            else:
+                r = ["", ""]
+            rows.append((label, fmt_ms(s["median"]), fmt_ms(s["p90"]), fmt_ms(s["min"]), r[0], r[1]))
+        L.append(md_table(["round-trip", "median ms", "p90 ms", "min ms", "Quilt / crun exec",
+                           "Quilt / runc exec"], rows))
+        L.append("")
+        L.append("One container per runtime whose main process is `/bin/sleep 3600`: Quilt's created "
+                 "through the API with the default chain, crun's and runc's with `run --detach` from a "
+                 "bundle like the ones above (the same five namespaces, the same rootfs). %d round-trips "
+                 "each after %d warm-up rounds, interleaved in rotating order. The held-channel row is "
+                 "one ExecContainer call from the harness's own process on a grpc channel opened "
+                 "once (connection set-up excluded), timed from the call to the last message "
+                 "(`exited`); every other row is a fresh process (`quilt-cli exec` pays its own "
+                 "process start and grpc connect, as `crun exec` / `runc exec` pay theirs). Each "
+                 "exec's exit code is checked (0)." % (self.args.runs, self.args.warmup))
+        L.append("")
+        return L
 
     # ---- tearing down -----------------------------------------------------
 
@@ -925,7 +1137,8 @@ class Bench:
                 pass
 
     def cleanup(self):
-        for step in (lambda: self.masked and self.masked.close(), self.stop_quiltd, self.local.close,
+        for step in (self.remove_detached, lambda: self.masked and self.masked.close(),
+                     self.stop_quiltd, self.local.close,
                      self.leftover_cgroups, self.remove_tmp, self.remove_default_roots):
             try:
                 step()
@@ -952,6 +1165,7 @@ class Bench:
 
 
 def main():
+    global BUILD
     if len(sys.argv) == 3 and sys.argv[1] == "--serve":
         serve(sys.argv[2])
         return 0
@@ -962,8 +1176,11 @@ def main():
     ap.add_argument("--no-write", action="store_true", help="print only, write no report file")
     ap.add_argument("--crun", help="crun binary (default: from PATH)")
     ap.add_argument("--runc", help="runc binary (default: from PATH)")
+    ap.add_argument("--build", default=BUILD,
+                    help="meson build dir whose binaries are measured (default: build/)")
     ap.add_argument("--tmpdir", help=argparse.SUPPRESS)  # given by run.sh
     args = ap.parse_args()
+    BUILD = os.path.abspath(args.build)
     if args.runs < 2:
         ap.error("--runs must be at least 2")
     if os.geteuid() != 0:

@@ -150,5 +150,8 @@ int quilt_cmd_import(const struct quilt_cli_command *cmd, int argc, char **argv)
 int quilt_cmd_pull(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_rmi(const struct quilt_cli_command *cmd, int argc, char **argv);
 int quilt_cmd_volume(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_exec(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_wait(const struct quilt_cli_command *cmd, int argc, char **argv);
+int quilt_cmd_events(const struct quilt_cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -45,6 +45,44 @@
         "  --no-setup              only the output of the command, without the setup commands'\n"        \
         "Output goes to stdout or stderr as the container wrote it, unchanged.\n"
 
+#define EXEC_HELP                                                                                       \
+        "Options (before ID; everything after ID [--] is the command):\n"                               \
+        "  -e, --env K[=V]         set K in the command's environment, over the container's\n"        \
+        "                          (K alone: copy it from ours)\n"                                      \
+        "  -w, --workdir D         working directory (default: the container's)\n"                     \
+        "  -u, --user U[:G]        uid[:gid] or names of the container's /etc/passwd, /etc/group\n"     \
+        "                          (default: the container's user)\n"                                   \
+        "  -i, --interactive       send all of our stdin (at most 16 MiB, read before the command\n"  \
+        "                          starts); without -i the command's stdin is empty\n"                 \
+        "  -t, --timeout SECS      SIGKILL the command after SECS (0: no limit)\n"                      \
+        "Output goes to stdout or stderr as the command writes it, unchanged.  Exit status: the\n"     \
+        "command's; 128+N when killed by signal N; 124 when --timeout killed it (as timeout(1));\n"   \
+        "1 when the call failed (NOT_FOUND: no such container, FAILED_PRECONDITION: not running).\n" \
+        "When quilt-cli ends early (Ctrl-C), quiltd SIGKILLs the command.\n"
+
+#define WAIT_HELP                                                                                       \
+        "Options:\n"                                                                                     \
+        "  -t, --timeout SECS      give up after SECS (0: wait without limit): DEADLINE_EXCEEDED,\n"    \
+        "                          exit status 124\n"                                                   \
+        "Prints the exit status and exits with it: the command's exit code; 128+N when a signal N\n"   \
+        "ended it; 125 when the container FAILED (the error goes to stderr).  At once when the\n"      \
+        "container has ended already.\n"
+
+#define EVENTS_HELP                                                                                     \
+        "Options:\n"                                                                                     \
+        "  --json                  one JSON object per line: type, containerId, name, timeNs,\n"        \
+        "                          sequence, attributes\n"                                              \
+        "  -c, --container ID      only this container: an id, id prefix or name (matched per\n"       \
+        "                          event, so a name also catches a container created later);\n"        \
+        "                          repeat for more\n"                                                    \
+        "  -t, --type T            only events of type T; repeat for more.  Types: created,\n"         \
+        "                          setup-started, started, exec-started, exec-exited, oom,\n"          \
+        "                          exited, stopped, removed, failed\n"                                   \
+        "  --since WHEN            first the recent events the daemon still holds from WHEN on:\n"     \
+        "                          a duration ago (10s, 5m, 2h, 1d) or an RFC 3339 time\n"             \
+        "Lines: TIME TYPE ID NAME KEY=VALUE...  Runs until Ctrl-C (exit status 0).  A reader too\n"    \
+        "slow for the daemon's ring of 4096 events gets one \"lost\" event with count=N.\n"
+
 #define STATUS_HELP                                                                                     \
         "Options:\n"                                                                                     \
         "  --json                  as JSON, with the field names of the proto3 JSON mapping\n"          \
@@ -76,6 +114,12 @@ static const struct quilt_cli_command commands[] = {
           "Show a container's state.", STATUS_HELP },
         { "logs", quilt_cmd_logs, "ID [-f] [--setup | --no-setup]",
           "Print a container's output; -f follows it until the container exits.", LOGS_HELP },
+        { "exec", quilt_cmd_exec, "[-e K=V]... [-w DIR] [-u USER[:GROUP]] [-i] [-t SECS] ID [--] CMD [ARG...]",
+          "Run a command in a running container and exit with its exit status.", EXEC_HELP },
+        { "wait", quilt_cmd_wait, "ID [--timeout SECS]",
+          "Wait until a container has ended; print its exit status and exit with it.", WAIT_HELP },
+        { "events", quilt_cmd_events, "[--json] [--container ID]... [--type T]... [--since WHEN]",
+          "Print container events (created, started, exited, ...) as they happen.", EVENTS_HELP },
         { "stop", quilt_cmd_stop, "ID... [-t SECS]",
           "Stop containers: SIGTERM, then SIGKILL after SECS (default 10; 0: at once).", NULL },
         { "rm", quilt_cmd_rm, "ID... [-f]",

@@ -19,6 +19,22 @@
 #include "status.h"
 
 struct quilt_manager;
+struct quilt_events;
+
+/* One ExecContainer in flight (guarded by the manager's lock). */
+struct quilt_exec_record {
+        char id[32];
+        bool started;                           /* "exec-started": pid is set */
+        bool exited;                            /* "exec-exited": exit_code, exit_signal */
+        bool failed;                            /* "exec-failed": error */
+        pid_t pid;                              /* the quilt-exec helper, host pid */
+        int exit_code;
+        int exit_signal;
+        bool timed_out;                         /* the RPC killed it for its timeout */
+        char **command;                         /* for the events */
+        char error[QUILT_ERROR_MESSAGE_MAX];
+        struct quilt_exec_record *next;
+};
 
 struct quilt_container_record {
         struct quilt_manager *manager;
@@ -61,6 +77,9 @@ struct quilt_container_record {
         unsigned long reply_seq;
         char *reply;                            /* "ok ..." or "error MESSAGE" */
 
+        struct quilt_exec_record *execs;        /* ExecContainer calls in flight */
+        unsigned long exec_seq;                 /* ids: "1", "2", ... */
+
         pid_t monitor_pid;                      /* 0 when none */
         int control_fd;                         /* -1 when none */
         pthread_t reader;
@@ -77,6 +96,7 @@ struct quilt_manager {
         pthread_cond_t changed;                 /* CLOCK_MONOTONIC */
         pthread_rwlock_t images_lock;           /* see images.h; taken before `lock` */
         struct quilt_container_record *containers;      /* newest last */
+        struct quilt_events *events;            /* events.h: StreamEvents' bus; own lock, after `lock` */
 };
 
 /* supervisor.c: spawn the monitor for `c` and the thread reading its
@@ -91,6 +111,13 @@ void quilt_supervisor_signal(struct quilt_container_record *c, int sig);
  * -ETIMEDOUT after timeout_ms. */
 int quilt_supervisor_request(struct quilt_manager *m, struct quilt_container_record *c,
                              const char *verb, const char *args, int timeout_ms, char **ret_reply);
+/* Send "exec ID LEN\n" + `payload` (a packed ExecContainerRequest) with
+ * the exec's stdin, stdout, stderr ends (`fds`, still ours to close).
+ * Lock held.  0 or a negative errno. */
+int quilt_supervisor_send_exec(struct quilt_container_record *c, const char *id, const void *payload,
+                               size_t len, const int fds[3]);
+/* Send a short control message ("exec-kill ID").  Lock held. */
+int quilt_supervisor_send(struct quilt_container_record *c, const char *message);
 /* After monitor_done: join the reader and close the socket.  No lock. */
 void quilt_supervisor_release(struct quilt_container_record *c);
 /* Run "quilt-monitor --cleanup" for a container whose monitor died before
@@ -107,5 +134,7 @@ void quilt_container_unref(struct quilt_container_record *c);
 /* Wait on m->changed until `deadline_ns` (CLOCK_MONOTONIC; 0 = forever).
  * Returns false on timeout.  Call with the lock held. */
 bool quilt_manager_wait(struct quilt_manager *m, int64_t deadline_ns);
+/* The record as a status message (NULL on ENOMEM).  Lock held. */
+Quilt__V1__ContainerStatusResponse *quilt_container_status_locked(const struct quilt_container_record *c);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "container.h"
+#include "events.h"
 #include "exec_path.h"
 #include "images.h"
 #include "manager.h"
@@ -212,6 +213,11 @@ static Quilt__V1__ContainerStatusResponse *status_response(const struct quilt_co
                 return NULL;
         }
         return r;
+}
+
+Quilt__V1__ContainerStatusResponse *quilt_container_status_locked(const struct quilt_container_record *c)
+{
+        return status_response(c);
 }
 
 int quilt_manager_status(struct quilt_manager *m, const char *ref,
@@ -689,6 +695,9 @@ static int create(struct quilt_manager *m, const Quilt__V1__CreateContainerReque
                 tail = &(*tail)->next;
         *tail = c;
         c->refs++;                      /* ours, until the monitor runs */
+        /* Under the lock, before the monitor runs: "created" comes first. */
+        quilt_events_emit(m->events, "created", c->id, c->name, "image", c->image,
+                          "command", QUILT_EVENT_ARGV(c->command, SIZE_MAX), NULL);
         pthread_mutex_unlock(&m->lock);
         if (*images_locked) {
                 quilt_images_unlock(m);  /* registered: RemoveImage sees it now */
@@ -707,6 +716,7 @@ static int create(struct quilt_manager *m, const Quilt__V1__CreateContainerReque
                                 *p = c->next;
                                 break;
                         }
+                quilt_events_emit(m->events, "removed", c->id, c->name, "error", err.message, NULL);
                 record_unref_locked(c); /* the registry's */
                 pthread_mutex_unlock(&m->lock);
                 quilt_status_set(st, QUILT_INTERNAL, "creating the container: %s", err.message);
@@ -914,12 +924,18 @@ int quilt_manager_stop(struct quilt_manager *m, const char *ref, int timeout_sec
         }
         if (timeout_seconds == 0)
                 timeout_seconds = (int)m->cfg->stop_timeout_seconds;
+        bool was_live = !quilt_state_is_terminal(c->state);
         if (!stop_locked(m, c, timeout_seconds)) {
                 r = quilt_status_set(st, QUILT_DEADLINE_EXCEEDED,
                                      "container %.12s did not exit after SIGKILL", c->id);
         } else if (ret && !(*ret = status_response(c))) {
                 r = quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
         }
+        /* Only when this stop ended it; "killed": it ended by SIGKILL. */
+        if (was_live && quilt_state_is_terminal(c->state))
+                quilt_events_emit(m->events, "stopped", c->id, c->name,
+                                  "timeout_seconds", QUILT_EVENT_INT(timeout_seconds),
+                                  "killed", QUILT_EVENT_BOOL(c->exit_signal == SIGKILL), NULL);
         record_unref_locked(c);
         pthread_mutex_unlock(&m->lock);
         return r;
@@ -982,6 +998,7 @@ int quilt_manager_remove(struct quilt_manager *m, const char *ref, bool force, c
                 goto fail_locked;
         }
         unlink_record_locked(m, c);
+        quilt_events_emit(m->events, "removed", c->id, c->name, NULL);
         *ret_id = strdup(c->id);
         record_unref_locked(c);
         pthread_mutex_unlock(&m->lock);
@@ -1095,6 +1112,10 @@ int quilt_manager_new(const struct quilt_config *cfg, const char *config_path,
         struct quilt_manager *m = calloc(1, sizeof(*m));
         if (!m)
                 return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        if (quilt_events_new(0, &m->events) < 0) {
+                free(m);
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        }
         m->cfg = cfg;
         pthread_mutex_init(&m->lock, NULL);
         pthread_rwlock_init(&m->images_lock, NULL);
@@ -1162,6 +1183,7 @@ void quilt_manager_free(struct quilt_manager *m)
         pthread_cond_destroy(&m->changed);
         pthread_mutex_destroy(&m->lock);
         pthread_rwlock_destroy(&m->images_lock);
+        quilt_events_free(m->events);
         free(m->config_path);
         free(m->containers_dir);
         free(m);

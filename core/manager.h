@@ -39,6 +39,15 @@ int quilt_manager_list(struct quilt_manager *m, Quilt__V1__ListContainersRespons
  * configured default; negative: SIGKILL at once).  Returns when exited. */
 int quilt_manager_stop(struct quilt_manager *m, const char *ref, int timeout_seconds,
                        Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st);
+/* container_wait.c: block until the container is EXITED or FAILED (at
+ * once when it is) and answer its status.  NOT_FOUND for an unknown ref;
+ * DEADLINE_EXCEEDED after timeout_seconds (> 0; 0: no limit); CANCELLED
+ * once cancelled(userdata) says so (asked about every 200 ms; NULL: never).
+ * A container removed meanwhile was stopped first: the wait answers that
+ * final status (it holds the record), never NOT_FOUND. */
+int quilt_manager_wait_container(struct quilt_manager *m, const char *ref, int timeout_seconds,
+                                 bool (*cancelled)(void *userdata), void *userdata,
+                                 Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st);
 /* FAILED_PRECONDITION while running unless `force`.  *ret_id malloc'd. */
 int quilt_manager_remove(struct quilt_manager *m, const char *ref, bool force, char **ret_id,
                          struct quilt_status *st);

@@ -30,6 +30,7 @@
 #include "init_exec.h"
 #include "log_format.h"
 #include "monitor.h"
+#include "monitor_exec.h"
 #include "monitor_protocol.h"
 #include "plugin_chain.h"
 #include "process_settings.h"
@@ -82,6 +83,7 @@ struct monitor {
         char child_error[QUILT_ERROR_MESSAGE_MAX];
         bool stopped_in_setup;
         char setup_text[256];                   /* the setup command running, for messages */
+        struct quilt_monitor_exec exec;         /* ExecContainer processes */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -248,10 +250,99 @@ static void stop_setup(struct monitor *m, int sig)
         kill_container(m, sig);
 }
 
+/* "exec ID LEN\n" + LEN bytes of a packed ExecContainerRequest, with the
+ * exec's stdin, stdout and stderr ends attached. */
+static void handle_exec(struct monitor *m, const char *buf, size_t len, int *fds, size_t n_fds)
+{
+        char id[QUILT_EXEC_ID_MAX];
+        size_t plen;
+        int off = 0;
+        if (sscanf(buf, "exec %31s %zu%n", id, &plen, &off) != 2 || (size_t)off >= len ||
+            buf[off] != '\n' || plen != len - (size_t)off - 1 || n_fds != 3) {
+                say(m, "ignoring a malformed exec message");
+                notify(m, "exec-failed %s malformed exec message", off > 0 ? id : "?");
+                return;
+        }
+        Quilt__V1__ExecContainerRequest *req = quilt__v1__exec_container_request__unpack(
+                NULL, plen, (const uint8_t *)buf + off + 1);
+        struct quilt_error err = { 0 };
+        pid_t pid = 0;
+        int r;
+        if (!req || req->n_command == 0) {
+                r = quilt_error_set(&err, -EINVAL, "malformed exec request");
+                for (size_t i = 0; i < 3; i++)
+                        quilt_closep(&fds[i]);
+        } else if (m->rs.state != QUILT_STATE_RUNNING || m->child_exited) {
+                r = quilt_error_set(&err, -ESRCH, "the container is not running");
+                for (size_t i = 0; i < 3; i++)
+                        quilt_closep(&fds[i]);
+        } else {
+                const struct quilt_exec_container ec = {
+                        .chain = m->chain, .c = &m->c, .spec = m->spec, .envp = m->envp,
+                };
+                r = quilt_monitor_exec_start(&m->exec, &ec, id, req, fds, &pid, &err);
+        }
+        for (size_t i = 0; i < 3; i++)
+                fds[i] = -1;                    /* taken */
+        if (req)
+                quilt__v1__exec_container_request__free_unpacked(req, NULL);
+        if (r < 0)
+                notify(m, "exec-failed %s %s", id, err.message);
+        else
+                notify(m, "exec-started %s %d", id, (int)pid);
+}
+
+static void exec_kill(struct monitor *m, const char *id)
+{
+        struct quilt_exec_proc *p = quilt_monitor_exec_find(&m->exec, id);
+        if (p)
+                kill(p->pid, SIGKILL);          /* the command follows: PR_SET_PDEATHSIG */
+}
+
+/* The exec helper `pid` ended: tell quiltd how. */
+static bool reap_exec(struct monitor *m, pid_t pid, int status)
+{
+        struct quilt_exec_proc *p = quilt_monitor_exec_find_pid(&m->exec, pid);
+        if (!p)
+                return false;
+        /* quilt-exec exits 128+N when a signal ended the command. */
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        int sig = WIFSIGNALED(status) ? WTERMSIG(status) : code > 128 && code < 128 + NSIG ? code - 128 : 0;
+        notify(m, "exec-exited %s %d %d", p->id, code, sig);
+        quilt_monitor_exec_forget(&m->exec, p);
+        return true;
+}
+
+/* The container ended: its execs go with it. */
+static void end_execs(struct monitor *m)
+{
+        for (struct quilt_exec_proc *p = m->exec.procs; p; p = p->next)
+                kill(p->pid, SIGKILL);
+        while (m->exec.procs) {
+                int status;
+                pid_t pid = waitpid(m->exec.procs->pid, &status, 0);
+                if (pid < 0 && errno == EINTR)
+                        continue;
+                if (pid < 0 || !reap_exec(m, pid, status))
+                        quilt_monitor_exec_forget(&m->exec, m->exec.procs);
+        }
+}
+
 static void handle_control(struct monitor *m)
 {
-        char buf[QUILT_MONITOR_MESSAGE_MAX];
-        ssize_t n = recv(m->control_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        /* Big enough for an exec request; one buffer, the monitor is
+         * single-threaded. */
+        static char buf[QUILT_MONITOR_EXEC_MESSAGE_MAX + 1];
+        int fds[3] = { -1, -1, -1 };
+        size_t n_fds = 0;
+        union {
+                char raw[CMSG_SPACE(sizeof(int) * 3)];
+                struct cmsghdr align;
+        } control;
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                              .msg_control = control.raw, .msg_controllen = sizeof(control.raw) };
+        ssize_t n = recvmsg(m->control_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
         if (n <= 0) {
@@ -259,7 +350,30 @@ static void handle_control(struct monitor *m)
                 m->control_fd = -1;
                 return;
         }
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+                        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        for (size_t i = 0; i < k; i++) {
+                                int fd;
+                                memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                                if (n_fds < 3)
+                                        fds[n_fds++] = fd;
+                                else
+                                        close(fd);
+                        }
+                }
         buf[n] = '\0';
+        if (!strncmp(buf, "exec ", 5) && !(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+                handle_exec(m, buf, (size_t)n, fds, n_fds);
+                return;
+        }
+        for (size_t i = 0; i < n_fds; i++)
+                close(fds[i]);
+        char id[QUILT_EXEC_ID_MAX];
+        if (sscanf(buf, "exec-kill %31s", id) == 1) {
+                exec_kill(m, id);
+                return;
+        }
         int sig;
         unsigned long seq;
         long long v[5];
@@ -306,6 +420,8 @@ static void reap(struct monitor *m)
                 if (p == m->child) {
                         m->child_exited = true;
                         m->child_status = status;
+                } else {
+                        reap_exec(m, p, status);
                 }
         }
 }
@@ -448,17 +564,7 @@ static int prepare_process(struct monitor *m, int error_fd, struct quilt_error *
         if (m->apply_process) {
                 if (root_fd < 0)
                         return quilt_error_set(err, -ENOENT, "user and rlimits need a root tree (a rootfs plugin)");
-                _cleanup_free_ struct quilt_rlimit_spec *limits =
-                        calloc(spec->n_rlimits ? spec->n_rlimits : 1, sizeof(*limits));
-                if (!limits)
-                        return quilt_error_set(err, -ENOMEM, "out of memory");
-                for (size_t i = 0; i < spec->n_rlimits; i++)
-                        limits[i] = (struct quilt_rlimit_spec){ .type = spec->rlimits[i]->type,
-                                                                .soft = spec->rlimits[i]->soft,
-                                                                .hard = spec->rlimits[i]->hard };
-                int r = quilt_process_resolve(root_fd, spec->user, spec->supplementary_groups,
-                                              spec->n_supplementary_groups, limits, spec->n_rlimits,
-                                              &m->process, err);
+                int r = quilt_monitor_resolve_user(root_fd, spec, NULL, &m->process, err);
                 if (r < 0)
                         return r;
                 if (spec->user[0] && !env_has(m->envp, "HOME") &&
@@ -759,6 +865,7 @@ static void supervise(struct monitor *m)
                 }
         }
         wait_child(m);
+        end_execs(m);
         if (!(m->c.clone_flags & CLONE_NEWPID) && m->child > 0) {
                 /* Without a pid namespace the init's exit does not end the
                  * rest: its group, and what a cgroup plugin can reach. */
@@ -983,6 +1090,7 @@ static void free_monitor(struct monitor *m)
         quilt_strv_free(m->init_argv);
         quilt_closep(&m->child_msg_fd);
         quilt_closep(&m->sync_fd);
+        quilt_monitor_exec_done(&m->exec);
         free(m->rootfs);
         close_pumps(m);
         quilt_closep(&m->log_fd);
@@ -1012,7 +1120,7 @@ int main(int argc, char **argv)
                 {},
         };
         struct monitor m = { .control_fd = -1, .signal_fd = -1, .log_fd = -1, .init_fd = -1,
-                             .child_msg_fd = -1, .sync_fd = -1,
+                             .child_msg_fd = -1, .sync_fd = -1, .exec = { .helper_fd = -1 },
                              .pumps = { { .fd = -1 }, { .fd = -1 } } };
         int opt;
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {

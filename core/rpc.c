@@ -34,7 +34,7 @@ static void log_stream_freep(struct quilt_log_stream **p)
 
 /* A failed send: the client is gone (the status will not reach anyone,
  * but the call still needs one) or the response cannot be sent. */
-static int send_failed(int r, struct quilt_status *st)
+int quilt_rpc_send_failed(int r, struct quilt_status *st)
 {
         if (r == -EMSGSIZE)
                 return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "response too large");
@@ -55,7 +55,7 @@ static int rpc_create(struct quilt_call *call, struct quilt_manager *m,
         Quilt__V1__CreateContainerResponse resp = QUILT__V1__CREATE_CONTAINER_RESPONSE__INIT;
         resp.container_id = id;
         int r = quilt_call_send(call, &resp.base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static int rpc_status(struct quilt_call *call, struct quilt_manager *m,
@@ -68,7 +68,7 @@ static int rpc_status(struct quilt_call *call, struct quilt_manager *m,
                 return -1;
 
         int r = quilt_call_send(call, &resp->base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static int rpc_logs(struct quilt_call *call, struct quilt_manager *m,
@@ -106,7 +106,7 @@ static int rpc_logs(struct quilt_call *call, struct quilt_manager *m,
                 resp.setup_command = chunk.setup_command;
                 r = quilt_call_send(call, &resp.base);
                 if (r < 0)
-                        return send_failed(r, st);
+                        return quilt_rpc_send_failed(r, st);
         }
 }
 
@@ -122,7 +122,7 @@ static int rpc_stop(struct quilt_call *call, struct quilt_manager *m,
         Quilt__V1__StopContainerResponse resp = QUILT__V1__STOP_CONTAINER_RESPONSE__INIT;
         resp.status = status;
         int r = quilt_call_send(call, &resp.base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static int rpc_remove(struct quilt_call *call, struct quilt_manager *m,
@@ -137,7 +137,7 @@ static int rpc_remove(struct quilt_call *call, struct quilt_manager *m,
         Quilt__V1__RemoveContainerResponse resp = QUILT__V1__REMOVE_CONTAINER_RESPONSE__INIT;
         resp.container_id = id;
         int r = quilt_call_send(call, &resp.base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static int rpc_list(struct quilt_call *call, struct quilt_manager *m,
@@ -149,7 +149,7 @@ static int rpc_list(struct quilt_call *call, struct quilt_manager *m,
                 return -1;
 
         int r = quilt_call_send(call, &resp->base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static void stats_response_freep(Quilt__V1__ContainerStatsResponse **p)
@@ -168,7 +168,7 @@ static int rpc_stats(struct quilt_call *call, struct quilt_manager *m,
                 return -1;
 
         int r = quilt_call_send(call, &resp->base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static int rpc_update(struct quilt_call *call, struct quilt_manager *m,
@@ -184,7 +184,7 @@ static int rpc_update(struct quilt_call *call, struct quilt_manager *m,
                 QUILT__V1__UPDATE_CONTAINER_RESOURCES_RESPONSE__INIT;
         resp.status = status;
         int r = quilt_call_send(call, &resp.base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static void import_response_freep(Quilt__V1__ImportImageResponse **p)
@@ -209,7 +209,7 @@ static int rpc_import_image(struct quilt_call *call, struct quilt_manager *m,
                 return -1;
 
         int r = quilt_call_send(call, &resp->base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static void pull_response_freep(Quilt__V1__PullImageResponse **p)
@@ -228,7 +228,7 @@ static int rpc_pull_image(struct quilt_call *call, struct quilt_manager *m,
                 return -1;
 
         int r = quilt_call_send(call, &resp->base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static int rpc_list_images(struct quilt_call *call, struct quilt_manager *m,
@@ -240,7 +240,7 @@ static int rpc_list_images(struct quilt_call *call, struct quilt_manager *m,
                 return -1;
 
         int r = quilt_call_send(call, &resp->base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static int rpc_remove_image(struct quilt_call *call, struct quilt_manager *m,
@@ -255,7 +255,7 @@ static int rpc_remove_image(struct quilt_call *call, struct quilt_manager *m,
         Quilt__V1__RemoveImageResponse resp = QUILT__V1__REMOVE_IMAGE_RESPONSE__INIT;
         resp.digest = digest;
         int r = quilt_call_send(call, &resp.base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static void create_volume_freep(Quilt__V1__CreateVolumeResponse **p)
@@ -280,7 +280,7 @@ static int rpc_create_volume(struct quilt_call *call, struct quilt_manager *m,
                 return -1;
 
         int r = quilt_call_send(call, &resp->base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static int rpc_list_volumes(struct quilt_call *call, struct quilt_manager *m,
@@ -292,7 +292,7 @@ static int rpc_list_volumes(struct quilt_call *call, struct quilt_manager *m,
                 return -1;
 
         int r = quilt_call_send(call, &resp->base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 static int rpc_remove_volume(struct quilt_call *call, struct quilt_manager *m,
@@ -307,7 +307,7 @@ static int rpc_remove_volume(struct quilt_call *call, struct quilt_manager *m,
         Quilt__V1__RemoveVolumeResponse resp = QUILT__V1__REMOVE_VOLUME_RESPONSE__INIT;
         resp.name = name;
         int r = quilt_call_send(call, &resp.base);
-        return r < 0 ? send_failed(r, st) : 0;
+        return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
 }
 
 const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT] = {
@@ -326,4 +326,7 @@ const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT] = {
         [QUILT_METHOD_CREATE_VOLUME] = rpc_create_volume,
         [QUILT_METHOD_LIST_VOLUMES] = rpc_list_volumes,
         [QUILT_METHOD_REMOVE_VOLUME] = rpc_remove_volume,
+        [QUILT_METHOD_EXEC_CONTAINER] = quilt_rpc_exec,
+        [QUILT_METHOD_WAIT_CONTAINER] = quilt_rpc_wait,
+        [QUILT_METHOD_STREAM_EVENTS] = quilt_rpc_events,
 };

@@ -19,6 +19,19 @@ struct quilt_manager;
 typedef int (*quilt_rpc_handler)(struct quilt_call *call, struct quilt_manager *m,
                                  const ProtobufCMessage *req, struct quilt_status *st);
 
+/* The status for a failed quilt_call_send (r < 0); returns -1. */
+int quilt_rpc_send_failed(int r, struct quilt_status *st);
+
+/* Handlers in files of their own. */
+int quilt_rpc_exec(struct quilt_call *call, struct quilt_manager *m, const ProtobufCMessage *req,
+                   struct quilt_status *st);
+
+/* rpc_events.c */
+int quilt_rpc_wait(struct quilt_call *call, struct quilt_manager *m, const ProtobufCMessage *req,
+                   struct quilt_status *st);
+int quilt_rpc_events(struct quilt_call *call, struct quilt_manager *m, const ProtobufCMessage *req,
+                     struct quilt_status *st);
+
 /* Indexed by enum quilt_method_id. */
 extern const quilt_rpc_handler quilt_rpc_handlers[QUILT_METHOD_COUNT];
 

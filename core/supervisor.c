@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 
 #include "container.h"
+#include "events.h"
+#include "exec.h"
 #include "monitor_protocol.h"
 #include "util.h"
 
@@ -85,11 +87,17 @@ static void apply_message(struct quilt_container_record *c, const char *msg)
                     quilt_state_transition_allowed(c->state, QUILT_STATE_SETUP)) {
                         c->state = QUILT_STATE_SETUP;
                         c->setup_command = (uint32_t)a;
+                        quilt_events_emit(c->manager->events, "setup-started", c->id, c->name,
+                                          "setup_command", QUILT_EVENT_INT(a), NULL);
                 }
+        } else if (!strncmp(msg, "exec-", 5)) {
+                quilt_exec_message(c, msg);
         } else if (sscanf(msg, "running %lld", &ts) == 1) {
                 if (quilt_state_transition_allowed(c->state, QUILT_STATE_RUNNING)) {
                         c->state = QUILT_STATE_RUNNING;
                         c->started_ns = ts;
+                        quilt_events_emit(c->manager->events, "started", c->id, c->name,
+                                          "pid", QUILT_EVENT_INT(c->pid), NULL);
                 }
         } else if (!strncmp(msg, "failed ", 7)) {
                 if (quilt_state_transition_allowed(c->state, QUILT_STATE_FAILED)) {
@@ -97,6 +105,8 @@ static void apply_message(struct quilt_container_record *c, const char *msg)
                         c->finished_ns = quilt_now_ns();
                         c->pid = 0;
                         snprintf(c->error, sizeof(c->error), "%.*s", (int)sizeof(c->error) - 1, msg + 7);
+                        quilt_events_emit(c->manager->events, "failed", c->id, c->name,
+                                          "error", c->error, NULL);
                 }
         } else if (sscanf(msg, "exited %d %d %lld", &a, &b, &ts) == 3) {
                 int oom = 0;
@@ -108,6 +118,11 @@ static void apply_message(struct quilt_container_record *c, const char *msg)
                         c->finished_ns = ts;
                         c->oom_killed = oom != 0;
                         c->pid = 0;
+                        if (c->oom_killed)
+                                quilt_events_emit(c->manager->events, "oom", c->id, c->name, NULL);
+                        quilt_events_emit(c->manager->events, "exited", c->id, c->name,
+                                          "exit_code", QUILT_EVENT_INT(a), "exit_signal", QUILT_EVENT_INT(b),
+                                          "oom_killed", QUILT_EVENT_BOOL(c->oom_killed), NULL);
                 }
         } else if (sscanf(msg, "reply %lu %n", &seq, &off) == 1 && off > 0) {
                 free(c->reply);
@@ -156,6 +171,7 @@ static void *reader_main(void *arg)
                 else
                         snprintf(c->error, sizeof(c->error), "monitor: exited with status %d",
                                  WEXITSTATUS(status));
+                quilt_events_emit(m->events, "failed", c->id, c->name, "error", c->error, NULL);
         }
         c->monitor_done = true;
         c->monitor_pid = 0;
@@ -264,5 +280,40 @@ int quilt_supervisor_cleanup(struct quilt_manager *m, struct quilt_container_rec
                         return quilt_error_set(err, -errno, "waiting for the cleanup monitor: %m");
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return quilt_error_set(err, -EIO, "plugin cleanup failed (see quiltd's log)");
+        return 0;
+}
+
+int quilt_supervisor_send(struct quilt_container_record *c, const char *message)
+{
+        if (c->monitor_done || c->control_fd < 0)
+                return -ESRCH;
+        if (send(c->control_fd, message, strlen(message), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                return -errno;
+        return 0;
+}
+
+int quilt_supervisor_send_exec(struct quilt_container_record *c, const char *id, const void *payload,
+                               size_t len, const int fds[3])
+{
+        if (c->monitor_done || c->control_fd < 0)
+                return -ESRCH;
+        char header[64];
+        int n = snprintf(header, sizeof(header), "exec %s %zu\n", id, len);
+        struct iovec iov[2] = { { header, (size_t)n }, { (void *)payload, len } };
+        union {
+                char raw[CMSG_SPACE(sizeof(int) * 3)];
+                struct cmsghdr align;
+        } control = { 0 };
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2,
+                              .msg_control = control.raw, .msg_controllen = sizeof(control.raw) };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * 3);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * 3);
+        /* Blocking: one packet of at most QUILT_MONITOR_EXEC_MESSAGE_MAX,
+         * which the socket buffer takes at once. */
+        if (sendmsg(c->control_fd, &msg, MSG_NOSIGNAL) < 0)
+                return -errno;
         return 0;
 }

@@ -38,17 +38,20 @@ static bool account_is_valid(const char *s, size_t len)
         return true;
 }
 
+bool quilt_request_user_is_valid(const char *user)
+{
+        if (!*user)
+                return true;
+        const char *colon = strchr(user, ':');
+        size_t n = colon ? (size_t)(colon - user) : strlen(user);
+        return account_is_valid(user, n) && (!colon || account_is_valid(colon + 1, strlen(colon + 1)));
+}
+
 static int validate_user(const Quilt__V1__CreateContainerRequest *req, struct quilt_status *st)
 {
-        const char *user = req->user;
-        if (*user) {
-                const char *colon = strchr(user, ':');
-                size_t n = colon ? (size_t)(colon - user) : strlen(user);
-                if (!account_is_valid(user, n) || (colon && !account_is_valid(colon + 1, strlen(colon + 1))))
-                        return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
-                                                "user: '%s' is not USER[:GROUP] (names or numbers)",
-                                                user);
-        }
+        if (!quilt_request_user_is_valid(req->user))
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "user: '%s' is not USER[:GROUP] (names or numbers)", req->user);
         for (size_t i = 0; i < req->n_supplementary_groups; i++) {
                 const char *g = req->supplementary_groups[i];
                 if (!account_is_valid(g, strlen(g)))

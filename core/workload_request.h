@@ -23,6 +23,9 @@ enum quilt_request_mount_type {
 /* -1 for a type that is none of "", "bind", "tmpfs", "volume". */
 int quilt_request_mount_type(const char *type);
 
+/* "", USER or USER:GROUP, each a name or a number of the image's files. */
+bool quilt_request_user_is_valid(const char *user);
+
 /* Check the workload fields against each other, the host (bind sources
  * exist: NOT_FOUND otherwise) and `profile`'s features (FAILED_PRECONDITION
  * when no plugin of the chain would carry a field out).  Volumes are
