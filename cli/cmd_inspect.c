@@ -86,6 +86,7 @@ static void print_workload_human(const Quilt__V1__ContainerStatusResponse *st)
         print_field("init", st->init ? "yes" : "no");
         print_field("user", st->user[0] ? st->user : "root");
         print_field("read_only_rootfs", st->read_only_rootfs ? "yes" : "no");
+        print_field("ready", st->ready ? "yes" : "no");
         if (st->n_mounts == 0)
                 printf("mounts: -\n");
         else

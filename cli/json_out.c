@@ -221,5 +221,7 @@ void quilt_json_container(struct quilt_json *j, const Quilt__V1__ContainerStatus
         quilt_json_string(j, st->user);
         quilt_json_key(j, "readOnlyRootfs");
         quilt_json_bool(j, st->read_only_rootfs);
+        quilt_json_key(j, "ready");
+        quilt_json_bool(j, st->ready);
         quilt_json_end_object(j);
 }

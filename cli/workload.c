@@ -74,6 +74,17 @@ int quilt_cli_workload_option(const struct quilt_cli_command *cmd, int c, const 
                                                      "between 1 and %d", arg, INT32_MAX);
                 w->setup_timeout = (int32_t)v;
                 return -1;
+        case QUILT_CLI_OPT_READY_PROBE:
+                if (!arg[0])
+                        return quilt_cli_usage_error(cmd, "--ready-probe needs a command");
+                w->ready_probe = arg;
+                return -1;
+        case QUILT_CLI_OPT_READY_INTERVAL:
+                if (quilt_parse_int_range(arg, 1, INT32_MAX, &v, &error) < 0)
+                        return quilt_cli_usage_error(cmd, "--ready-interval: '%s' is not a number of "
+                                                     "milliseconds between 1 and %d", arg, INT32_MAX);
+                w->ready_interval_ms = (int32_t)v;
+                return -1;
         case QUILT_CLI_OPT_INIT:
                 w->init = true;
                 return -1;
@@ -129,6 +140,8 @@ int quilt_cli_workload_check(const struct quilt_cli_command *cmd, const struct q
                 return quilt_cli_usage_error(cmd, "--init and --no-init contradict each other");
         if (w->setup_timeout && !w->n_setup)
                 return quilt_cli_usage_error(cmd, "--setup-timeout only goes with --setup");
+        if (w->ready_interval_ms && !w->ready_probe)
+                return quilt_cli_usage_error(cmd, "--ready-interval only goes with --ready-probe");
         for (size_t i = 0; i < w->n_mounts; i++)
                 for (size_t k = 0; k < i; k++)
                         if (!strcmp(w->mounts[i].target, w->mounts[k].target))
@@ -192,5 +205,13 @@ int quilt_cli_workload_apply(struct quilt_cli_workload *w, Quilt__V1__CreateCont
         req->supplementary_groups = (char **)w->groups;
         req->n_supplementary_groups = w->n_groups;
         req->read_only_rootfs = w->read_only;
+        if (w->ready_probe) {
+                w->probe_argv[0] = "/bin/sh";
+                w->probe_argv[1] = "-c";
+                w->probe_argv[2] = w->ready_probe;
+                req->readiness_probe = (char **)w->probe_argv;
+                req->n_readiness_probe = 3;
+        }
+        req->readiness_interval_ms = w->ready_interval_ms;
         return 0;
 }

@@ -23,6 +23,8 @@ enum {
         QUILT_CLI_OPT_GROUP_ADD,
         QUILT_CLI_OPT_READ_ONLY,
         QUILT_CLI_OPT_ULIMIT,
+        QUILT_CLI_OPT_READY_PROBE,
+        QUILT_CLI_OPT_READY_INTERVAL,           /* the last: cmd_create.c takes SETUP ... this */
         QUILT_CLI_OPT_VOLUME = 'v',
         QUILT_CLI_OPT_USER = 'u',
 };
@@ -40,7 +42,9 @@ enum {
         { "user", required_argument, NULL, QUILT_CLI_OPT_USER },                        \
         { "group-add", required_argument, NULL, QUILT_CLI_OPT_GROUP_ADD },              \
         { "read-only", no_argument, NULL, QUILT_CLI_OPT_READ_ONLY },                    \
-        { "ulimit", required_argument, NULL, QUILT_CLI_OPT_ULIMIT }
+        { "ulimit", required_argument, NULL, QUILT_CLI_OPT_ULIMIT },                    \
+        { "ready-probe", required_argument, NULL, QUILT_CLI_OPT_READY_PROBE },          \
+        { "ready-interval", required_argument, NULL, QUILT_CLI_OPT_READY_INTERVAL }
 
 #define QUILT_CLI_WORKLOAD_HELP                                                                         \
         "  --setup CMD             run CMD with /bin/sh -c before the command, as root, in\n"            \
@@ -79,6 +83,9 @@ struct quilt_cli_workload {
         size_t n_mounts;
         struct quilt_cli_rlimit *rlimits;
         size_t n_rlimits;
+        const char *ready_probe;                /* a shell command */
+        int32_t ready_interval_ms;              /* 0: not given */
+        const char *probe_argv[4];              /* /bin/sh -c PROBE, for the request */
 
         /* What a request points into after quilt_cli_workload_apply(). */
         Quilt__V1__Mount *mount_msgs;

@@ -56,11 +56,13 @@ struct quilt_container_record {
         bool init;                              /* under the minimal init */
         bool read_only_rootfs;
         uint32_t n_setup_commands;
+        bool has_readiness_probe;
         int64_t created_ns;
 
         /* lock */
         enum quilt_state state;
         uint32_t setup_command;                 /* SETUP: the one running (1..) */
+        bool ready;                             /* its readiness probe succeeded */
         pid_t pid;
         int exit_code;
         int exit_signal;

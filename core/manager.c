@@ -204,6 +204,7 @@ static Quilt__V1__ContainerStatusResponse *status_response(const struct quilt_co
         r->setup_commands = c->n_setup_commands;
         r->init = c->init;
         r->read_only_rootfs = c->read_only_rootfs;
+        r->ready = c->state == QUILT_STATE_RUNNING && (!c->has_readiness_probe || c->ready);
         r->user = strdup(c->user);
         r->mounts = quilt_mounts_copy(c->mounts, c->n_mounts);
         r->n_mounts = r->mounts ? c->n_mounts : 0;
@@ -481,6 +482,7 @@ static struct quilt_container_record *record_new(struct quilt_manager *m,
         c->init = quilt_workload_init(req, m->cfg);
         c->read_only_rootfs = req->read_only_rootfs;
         c->n_setup_commands = (uint32_t)req->n_setup_commands;
+        c->has_readiness_probe = req->n_readiness_probe > 0;
         if (asprintf(&c->dir, "%s/%s", m->containers_dir, c->id) < 0)
                 c->dir = NULL;
         if (!c->name || !c->image || !c->profile || !c->hostname || !c->command || !c->dir ||
@@ -1087,6 +1089,7 @@ static void recover_containers(struct quilt_manager *m)
                 c->cleaned = rs.cleaned;
                 c->oom_killed = rs.oom_killed;
                 c->setup_command = rs.setup_command;
+                c->ready = rs.ready;
                 c->monitor_done = true;
                 snprintf(c->error, sizeof(c->error), "%s", rs.error);
                 if (!quilt_state_is_terminal(c->state)) {

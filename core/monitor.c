@@ -84,6 +84,10 @@ struct monitor {
         bool stopped_in_setup;
         char setup_text[256];                   /* the setup command running, for messages */
         struct quilt_monitor_exec exec;         /* ExecContainer processes */
+        /* The readiness probe: an exec of our own, "probe", until it passes. */
+        int64_t probe_due_ns;                   /* CLOCK_MONOTONIC; 0: none pending */
+        bool probe_running;
+        bool probe_error_said;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -299,12 +303,81 @@ static void exec_kill(struct monitor *m, const char *id)
                 kill(p->pid, SIGKILL);          /* the command follows: PR_SET_PDEATHSIG */
 }
 
+#define PROBE_ID "probe"
+#define PROBE_INTERVAL_DEFAULT_MS 500
+
+static int64_t probe_interval_ns(const struct monitor *m)
+{
+        int ms = m->spec->readiness_interval_ms > 0 ? m->spec->readiness_interval_ms
+                                                    : PROBE_INTERVAL_DEFAULT_MS;
+        return (int64_t)ms * 1000000;
+}
+
+/* Run the readiness probe when it is due: like an exec, output discarded. */
+static void maybe_probe(struct monitor *m)
+{
+        if (!m->probe_due_ns || m->probe_running || m->rs.ready || m->child_exited ||
+            m->rs.state != QUILT_STATE_RUNNING || quilt_monotonic_ns() < m->probe_due_ns)
+                return;
+        Quilt__V1__ExecContainerRequest req = QUILT__V1__EXEC_CONTAINER_REQUEST__INIT;
+        req.command = m->spec->readiness_probe;
+        req.n_command = m->spec->n_readiness_probe;
+        int fds[3];
+        for (int i = 0; i < 3; i++)
+                fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+        const struct quilt_exec_container ec = {
+                .chain = m->chain, .c = &m->c, .spec = m->spec, .envp = m->envp,
+        };
+        struct quilt_error err = { 0 };
+        pid_t pid;
+        if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
+                for (int i = 0; i < 3; i++)
+                        quilt_closep(&fds[i]);
+                quilt_error_set(&err, -EMFILE, "opening /dev/null: %m");
+        } else if (quilt_monitor_exec_start(&m->exec, &ec, PROBE_ID, &req, fds, &pid, &err) == 0) {
+                m->probe_running = true;
+                return;
+        }
+        if (!m->probe_error_said)
+                say(m, "readiness probe: %s (retrying)", err.message);
+        m->probe_error_said = true;
+        m->probe_due_ns = quilt_monotonic_ns() + probe_interval_ns(m);
+}
+
+/* The probe ended: ready when it exited 0, else again after the interval. */
+static void probe_done(struct monitor *m, int status)
+{
+        m->probe_running = false;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !m->child_exited) {
+                m->probe_due_ns = 0;
+                m->rs.ready = true;
+                save_state(m);
+                notify(m, "ready");
+                return;
+        }
+        m->probe_due_ns = quilt_monotonic_ns() + probe_interval_ns(m);
+}
+
+/* Milliseconds poll() may sleep before the probe is due; -1: no limit. */
+static int probe_poll_timeout(const struct monitor *m)
+{
+        if (!m->probe_due_ns || m->probe_running)
+                return -1;
+        int64_t left = m->probe_due_ns - quilt_monotonic_ns();
+        return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
+}
+
 /* The exec helper `pid` ended: tell quiltd how. */
 static bool reap_exec(struct monitor *m, pid_t pid, int status)
 {
         struct quilt_exec_proc *p = quilt_monitor_exec_find_pid(&m->exec, pid);
         if (!p)
                 return false;
+        if (!strcmp(p->id, PROBE_ID)) {
+                quilt_monitor_exec_forget(&m->exec, p);
+                probe_done(m, status);
+                return true;
+        }
         /* quilt-exec exits 128+N when a signal ended the command. */
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         int sig = WIFSIGNALED(status) ? WTERMSIG(status) : code > 128 && code < 128 + NSIG ? code - 128 : 0;
@@ -754,6 +827,8 @@ static void command_started(struct monitor *m)
         m->rs.started_ns = quilt_now_ns();
         save_state(m);
         notify(m, "running %lld", (long long)m->rs.started_ns);
+        if (m->spec->n_readiness_probe > 0)
+                m->probe_due_ns = quilt_monotonic_ns();
         if (m->pending_signal)
                 kill_container(m, m->pending_signal);
 }
@@ -839,12 +914,13 @@ static void supervise(struct monitor *m)
                 kinds[n] = 3;
                 p[n++] = (struct pollfd){ .fd = m->signal_fd, .events = POLLIN };
 
-                if (poll(p, n, -1) < 0) {
+                if (poll(p, n, probe_poll_timeout(m)) < 0) {
                         if (errno == EINTR)
                                 continue;
                         say(m, "poll: %s", strerror(errno));
                         break;
                 }
+                maybe_probe(m);
                 for (nfds_t i = 0; i < n; i++) {
                         if (!p[i].revents)
                                 continue;

@@ -56,6 +56,8 @@ int quilt_run_state_write(const char *dir, const struct quilt_run_state *s)
                 s->stats.cpu_usage_ns, s->stats.pids_current, s->stats.oom_kill_count, s->stats_ns);
         if (s->setup_command)
                 fprintf(f, "setup_command=%u\n", (unsigned)s->setup_command);
+        if (s->ready)
+                fputs("ready=1\n", f);
         if (s->entered)         /* absent: not known (the monitor never got that far) */
                 fprintf(f, "entered=%s\n", s->entered);
         if (fclose(f) != 0)
@@ -109,6 +111,8 @@ int quilt_run_state_read(const char *dir, struct quilt_run_state *ret)
                         ret->started_ns = strtoll(v, NULL, 10);
                 else if (!strcmp(line, "finished_ns"))
                         ret->finished_ns = strtoll(v, NULL, 10);
+                else if (!strcmp(line, "ready"))
+                        ret->ready = atoi(v) != 0;
                 else if (!strcmp(line, "setup_command"))
                         ret->setup_command = (uint32_t)strtoul(v, NULL, 10);
                 else if (!strcmp(line, "oom_killed"))

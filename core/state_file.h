@@ -26,6 +26,7 @@ struct quilt_run_state {
         bool cleaned;                           /* every plugin's cleanup has run */
         bool oom_killed;
         uint32_t setup_command;                 /* SETUP: the one running (1..) */
+        bool ready;                             /* the readiness probe succeeded */
         struct quilt_stats stats;               /* the last figures read (after the exit) */
         int64_t stats_ns;
         char error[QUILT_ERROR_MESSAGE_MAX];

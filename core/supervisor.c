@@ -99,6 +99,11 @@ static void apply_message(struct quilt_container_record *c, const char *msg)
                         quilt_events_emit(c->manager->events, "started", c->id, c->name,
                                           "pid", QUILT_EVENT_INT(c->pid), NULL);
                 }
+        } else if (!strcmp(msg, "ready")) {
+                if (c->state == QUILT_STATE_RUNNING && !c->ready) {
+                        c->ready = true;
+                        quilt_events_emit(c->manager->events, "ready", c->id, c->name, NULL);
+                }
         } else if (!strncmp(msg, "failed ", 7)) {
                 if (quilt_state_transition_allowed(c->state, QUILT_STATE_FAILED)) {
                         c->state = QUILT_STATE_FAILED;

@@ -209,6 +209,12 @@ int quilt_workload_validate(const Quilt__V1__CreateContainerRequest *req,
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
                                         "setup_timeout_seconds: %d is negative",
                                         req->setup_timeout_seconds);
+        if (req->n_readiness_probe > 0 && !req->readiness_probe[0][0])
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "readiness_probe: the program (readiness_probe[0]) must not be empty");
+        if (req->readiness_interval_ms < 0)
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT, "readiness_interval_ms: %d is negative",
+                                        req->readiness_interval_ms);
         if (req->init && req->no_init)
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
                                         "init and no_init: only one of them can be set");
