@@ -21,8 +21,10 @@ struct quilt_child_setup {
         int stderr_fd;
         int sync_fd;                            /* read: 'g' = go on, EOF = abort */
         int error_fd;                           /* write, CLOEXEC: child_protocol.h; EOF at exec = success */
-        /* User, groups, rlimits to take on before exec; NULL: stay as is. */
+        /* rlimits (before the chain's in_child) and, with process_ids, the
+         * user and groups (right before exec); NULL: stay as is. */
         const struct quilt_process_settings *process;
+        bool process_ids;
         /* Exec quilt-init from this memfd with init_argv (-1: exec argv). */
         int init_fd;
         char *const *init_argv;

@@ -13,6 +13,7 @@
 #include "exec_path.h"
 #include "init_exec.h"
 #include "monitor.h"
+#include "seccomp_load.h"
 #include "util.h"
 
 _Noreturn static void fail(const struct quilt_child_setup *s, const struct quilt_error *err)
@@ -60,6 +61,11 @@ _Noreturn void quilt_monitor_child(const struct quilt_child_setup *s)
         if (n != 1 || go != 'g')
                 _exit(126);
 
+        /* Limits before any plugin drops capabilities: raising a hard
+         * limit needs CAP_SYS_RESOURCE.  Setup commands run under them. */
+        if (s->process && quilt_process_apply_rlimits(s->process, &err) < 0)
+                fail(s, &err);
+
         /* A setup plugin reports its phases through quilt_host.child_phase. */
         quilt_host_set_child_channel(s->error_fd, s->sync_fd);
         if (quilt_plugin_chain_run(s->chain, QUILT_STAGE_IN_CHILD, c, &err) < 0)
@@ -72,7 +78,7 @@ _Noreturn void quilt_monitor_child(const struct quilt_child_setup *s)
         }
 
         /* Setup commands ran as root; the command runs as the user. */
-        if (s->process && quilt_process_apply(s->process, &err) < 0)
+        if (s->process && s->process_ids && quilt_process_apply_ids(s->process, &err) < 0)
                 fail(s, &err);
 
         if (chdir(c->working_directory) < 0) {
@@ -83,8 +89,17 @@ _Noreturn void quilt_monitor_child(const struct quilt_child_setup *s)
         /* Any fd we did not mean to pass must not reach the command. */
         close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 
+        /* The seccomp filter last: nothing of ours runs under it but the
+         * exec itself. */
+        int r = quilt_seccomp_load(c->seccomp_filter, c->seccomp_filter_len);
+        if (r < 0) {
+                quilt_error_set(&err, r, "loading the seccomp filter: %s%s", strerror(-r),
+                                r == -EACCES ? " (it needs no_new_privs or CAP_SYS_ADMIN)" : "");
+                fail(s, &err);
+        }
+
         if (s->init_fd >= 0) {
-                int r = quilt_init_exec(s->init_fd, s->init_argv, c->envp, s->error_fd);
+                r = quilt_init_exec(s->init_fd, s->init_argv, c->envp, s->error_fd);
                 quilt_error_set(&err, r, "exec quilt-init: %s", strerror(-r));
                 fail(s, &err);
         }

@@ -496,12 +496,23 @@ int quilt_process_resolve(int root_fd, const char *user,
 
 int quilt_process_apply(const struct quilt_process_settings *s, struct quilt_error *err)
 {
-        /* Limits first, while we may still raise a hard limit. */
+        int r = quilt_process_apply_rlimits(s, err);
+        return r < 0 ? r : quilt_process_apply_ids(s, err);
+}
+
+int quilt_process_apply_rlimits(const struct quilt_process_settings *s, struct quilt_error *err)
+{
         for (size_t i = 0; i < s->n_rlimits; i++)
                 if (setrlimit(s->rlimits[i].resource, &s->rlimits[i].limit) < 0)
                         return quilt_error_set(err, -errno, "setrlimit %s: %m",
                                                quilt_rlimit_name(s->rlimits[i].resource));
-        /* Always: otherwise the command keeps the monitor's own groups. */
+        return 0;
+}
+
+int quilt_process_apply_ids(const struct quilt_process_settings *s, struct quilt_error *err)
+{
+        /* Always with the ids: otherwise the command keeps the monitor's
+         * own groups. */
         if (setgroups(s->n_groups, s->groups) < 0)
                 return quilt_error_set(err, -errno, "setgroups: %m");
         if (setresgid(s->gid, s->gid, s->gid) < 0)

@@ -70,5 +70,10 @@ int quilt_process_resolve(int root_fd, const char *user,
  * afterwards we could not change it).  Errors: "setrlimit NOFILE: reason",
  * "setgroups: reason", "setresgid 1000: reason", "setresuid 1000: reason". */
 int quilt_process_apply(const struct quilt_process_settings *s, struct quilt_error *err);
+/* The two halves, for a caller that must put something between them: the
+ * monitor's child sets the limits before the capability drop (raising a
+ * hard limit needs CAP_SYS_RESOURCE) and the ids after the setup commands. */
+int quilt_process_apply_rlimits(const struct quilt_process_settings *s, struct quilt_error *err);
+int quilt_process_apply_ids(const struct quilt_process_settings *s, struct quilt_error *err);
 
 #endif
