@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The ns plugin: asks for the namespaces at clone time (pre_clone), then,
  * in the container process before the root switch (in_child), sets the
- * hostname, brings up lo and mounts /proc, /dev and /sys under c->rootfs.
+ * hostname, brings up lo and mounts /proc, /dev and /sys under c->rootfs,
+ * then masks and write-protects the sensitive paths in /proc and /sys.
  * Every mount it makes lives in the container's own mount namespace and
  * dies with it, so there is no cleanup hook. */
 #include <fcntl.h>
@@ -25,7 +26,7 @@ static int ns_init(const struct quilt_host *host, const struct quilt_config_sect
         s->host = host;
         r = ns_config_parse(host, section, &s->cfg, err);
         if (r < 0)
-                return r;
+                return r;       /* it frees what it allocated on failure */
         if (s->cfg.shm_size > 0)
                 snprintf(s->shm_size, sizeof(s->shm_size), "%llu",
                          (unsigned long long)s->cfg.shm_size);
@@ -35,7 +36,12 @@ static int ns_init(const struct quilt_host *host, const struct quilt_config_sect
 
 static void ns_fini(void *state)
 {
-        free(state);
+        struct ns_state *s = state;
+
+        if (!s)
+                return;
+        ns_config_free(&s->cfg);
+        free(s);
 }
 
 /* Check here, in the monitor, what in_child would only find out after the
@@ -56,14 +62,16 @@ static int ns_pre_clone(void *state, struct quilt_container *c, struct quilt_err
 
         if (QUILT_HOST_HAS(s->host, log))
                 s->host->log(QUILT_LOG_DEBUG, "ns",
-                             "namespaces:%s%s%s%s%s%s%s; mounts:%s%s%s%s",
+                             "namespaces:%s%s%s%s%s%s%s; mounts:%s%s%s%s; "
+                             "%zu masked, %zu read-only paths",
                              cfg->pid ? " pid" : "", cfg->mount ? " mount" : "",
                              cfg->uts ? " uts" : "", cfg->ipc ? " ipc" : "",
                              cfg->net ? " net" : "", cfg->cgroup ? " cgroup" : "",
                              flags || cfg->cgroup ? "" : " none",
                              cfg->proc ? " /proc" : "", cfg->dev ? " /dev" : "",
                              cfg->sys ? " /sys" : "",
-                             cfg->proc || cfg->dev || cfg->sys ? "" : " none");
+                             cfg->proc || cfg->dev || cfg->sys ? "" : " none",
+                             cfg->masked.n, cfg->readonly.n);
         return 0;
 }
 
@@ -71,7 +79,7 @@ static int ns_in_child(void *state, struct quilt_container *c, struct quilt_erro
 {
         struct ns_state *s = state;
         const struct ns_config *cfg = &s->cfg;
-        _cleanup_close_ int root_fd = -1;
+        _cleanup_close_ int root_fd = -1, proc_fd = -1, sys_fd = -1;
         int r;
 
         /* Unshared here rather than at clone: the cgroup namespace is rooted
@@ -119,7 +127,7 @@ static int ns_in_child(void *state, struct quilt_container *c, struct quilt_erro
                 return quilt_error_set(err, r, "open %s: %s", c->rootfs, strerror(-r));
         }
         if (cfg->proc) {
-                r = ns_mount_proc(root_fd, c->rootfs, err);
+                r = ns_mount_proc(root_fd, c->rootfs, &proc_fd, err);
                 if (r < 0)
                         return r;
         }
@@ -129,11 +137,13 @@ static int ns_in_child(void *state, struct quilt_container *c, struct quilt_erro
                         return r;
         }
         if (cfg->sys) {
-                r = ns_mount_sys(root_fd, c->rootfs, err);
+                r = ns_mount_sys(root_fd, c->rootfs, &sys_fd, err);
                 if (r < 0)
                         return r;
         }
-        return 0;
+        /* Under the /proc and /sys just mounted, reached through their own
+         * fds: nothing the image holds is looked up on the way. */
+        return ns_apply_paths(cfg, proc_fd, sys_fd, c->rootfs, err);
 }
 
 QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {

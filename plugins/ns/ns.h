@@ -21,6 +21,26 @@
 /* /dev only holds a few empty files, links and mount points. */
 #define NS_DEV_SIZE "65536"
 
+/* Which of the plugin's own mounts a masked or read-only path lies in. */
+enum ns_path_base {
+        NS_PATH_PROC,
+        NS_PATH_SYS,
+};
+
+struct ns_path {
+        const char *path;       /* as configured, for messages: "/proc/kcore" */
+        const char *rel;        /* below the base mount: "kcore" (points into path) */
+        enum ns_path_base base;
+};
+
+/* A parsed masked_paths or readonly_paths list: built in init, so in_child
+ * only walks a ready array. */
+struct ns_path_list {
+        struct ns_path *items;
+        size_t n;
+        char *buf;              /* the strings of items */
+};
+
 /* The [ns] section, as the key table in ns_config.c fills it. */
 struct ns_config {
         bool pid;
@@ -34,6 +54,12 @@ struct ns_config {
         bool sys;               /* needs mount and net */
         bool loopback_up;       /* needs net */
         uint64_t shm_size;      /* bytes; 0 = the kernel's default */
+        /* Raw key values (NULL: not set, Docker's lists apply); they point
+         * into the section and are only read by ns_config_parse. */
+        const char *masked_paths_value;
+        const char *readonly_paths_value;
+        struct ns_path_list masked;
+        struct ns_path_list readonly;
 };
 
 struct ns_state {
@@ -50,6 +76,8 @@ int ns_config_parse(const struct quilt_host *host, const struct quilt_config_sec
 /* The CLONE_NEW* flags the config asks for at clone time (CLONE_NEWCGROUP
  * is not among them: see ns_in_child). */
 unsigned long ns_clone_flags(const struct ns_config *cfg);
+/* Free what ns_config_parse allocated (the path lists); idempotent. */
+void ns_config_free(struct ns_config *cfg);
 
 /* ns_mounts.c: fd-based mounting with the new mount API, so no path in the
  * image is looked up twice and no symlink in it is ever followed.
@@ -64,8 +92,16 @@ int ns_fs_create(const char *fstype, const struct ns_fs_option *opts, unsigned i
                  const char *rootfs, const char *rel, int *ret_fd, struct quilt_error *err);
 int ns_attach(int mnt_fd, int dir_fd, const char *name, const char *rootfs, const char *rel,
               struct quilt_error *err);
-int ns_mount_proc(int root_fd, const char *rootfs, struct quilt_error *err);
-int ns_mount_sys(int root_fd, const char *rootfs, struct quilt_error *err);
+/* Both return the fd of the attached mount's root in *ret_fd (CLOEXEC),
+ * for ns_apply_paths to work beneath. */
+int ns_mount_proc(int root_fd, const char *rootfs, int *ret_fd, struct quilt_error *err);
+int ns_mount_sys(int root_fd, const char *rootfs, int *ret_fd, struct quilt_error *err);
+
+/* ns_masks.c: make cfg->readonly read-only and hide cfg->masked, beneath
+ * the plugin's own /proc (proc_fd) and /sys (sys_fd) mounts; a base that
+ * was not mounted (-1) is skipped, and so is a path this kernel lacks. */
+int ns_apply_paths(const struct ns_config *cfg, int proc_fd, int sys_fd, const char *rootfs,
+                   struct quilt_error *err);
 
 /* ns_dev.c: a minimal /dev on a fresh tmpfs at ROOTFS/dev. */
 int ns_mount_dev(int root_fd, const char *rootfs, const char *shm_size, struct quilt_error *err);

@@ -116,9 +116,11 @@ int ns_attach(int mnt_fd, int dir_fd, const char *name, const char *rootfs, cons
         return 0;
 }
 
-/* Create `fstype` and attach it at ROOTFS/NAME (made if missing). */
+/* Create `fstype` and attach it at ROOTFS/NAME (made if missing); the
+ * fsmount fd, now the root of an attached mount, goes to *ret_fd. */
 static int mount_fresh(int root_fd, const char *name, mode_t mode, const char *fstype,
-                       unsigned int attrs, const char *rootfs, struct quilt_error *err)
+                       unsigned int attrs, const char *rootfs, int *ret_fd,
+                       struct quilt_error *err)
 {
         _cleanup_close_ int target_fd = -1, mnt_fd = -1;
         int r;
@@ -129,21 +131,27 @@ static int mount_fresh(int root_fd, const char *name, mode_t mode, const char *f
         r = ns_fs_create(fstype, NULL, attrs, rootfs, name, &mnt_fd, err);
         if (r < 0)
                 return r;
-        return ns_attach(mnt_fd, target_fd, "", rootfs, name, err);
+        r = ns_attach(mnt_fd, target_fd, "", rootfs, name, err);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(mnt_fd);
+        return 0;
 }
 
 /* proc of the pid namespace we are in (fsopen takes the caller's), so the
- * container sees itself as pid 1 and nothing of the host. */
-int ns_mount_proc(int root_fd, const char *rootfs, struct quilt_error *err)
+ * container sees itself as pid 1 and nothing of the host.  Nothing in it
+ * is a set-uid program, a binary or a device node, so say so. */
+int ns_mount_proc(int root_fd, const char *rootfs, int *ret_fd, struct quilt_error *err)
 {
         return mount_fresh(root_fd, "proc", 0555, "proc",
-                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV, rootfs, err);
+                           MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NODEV, rootfs,
+                           ret_fd, err);
 }
 
-int ns_mount_sys(int root_fd, const char *rootfs, struct quilt_error *err)
+int ns_mount_sys(int root_fd, const char *rootfs, int *ret_fd, struct quilt_error *err)
 {
         return mount_fresh(root_fd, "sys", 0555, "sysfs",
                            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC |
                                    MOUNT_ATTR_NODEV,
-                           rootfs, err);
+                           rootfs, ret_fd, err);
 }
