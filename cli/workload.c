@@ -17,7 +17,9 @@ int quilt_cli_workload_init(struct quilt_cli_workload *w, int argc)
         w->groups = calloc(n, sizeof(*w->groups));
         w->mounts = calloc(n, sizeof(*w->mounts));
         w->rlimits = calloc(n, sizeof(*w->rlimits));
-        if (!w->setup || !w->groups || !w->mounts || !w->rlimits) {
+        w->cap_add = calloc(n, sizeof(*w->cap_add));
+        w->cap_drop = calloc(n, sizeof(*w->cap_drop));
+        if (!w->setup || !w->groups || !w->mounts || !w->rlimits || !w->cap_add || !w->cap_drop) {
                 quilt_cli_workload_free(w);
                 return -ENOMEM;
         }
@@ -32,6 +34,8 @@ void quilt_cli_workload_free(struct quilt_cli_workload *w)
                 quilt_cli_rlimit_clear(&w->rlimits[i]);
         free(w->setup);
         free(w->groups);
+        free(w->cap_add);
+        free(w->cap_drop);
         free(w->mounts);
         free(w->rlimits);
         free(w->mount_msgs);
@@ -84,6 +88,21 @@ int quilt_cli_workload_option(const struct quilt_cli_command *cmd, int c, const 
                         return quilt_cli_usage_error(cmd, "--ready-interval: '%s' is not a number of "
                                                      "milliseconds between 1 and %d", arg, INT32_MAX);
                 w->ready_interval_ms = (int32_t)v;
+                return -1;
+        case QUILT_CLI_OPT_CAP_ADD:
+        case QUILT_CLI_OPT_CAP_DROP:
+                if (!arg[0] || strpbrk(arg, " ,\t"))
+                        return quilt_cli_usage_error(cmd, "--%s: '%s' is not one capability name",
+                                                     c == QUILT_CLI_OPT_CAP_ADD ? "cap-add" : "cap-drop", arg);
+                if (c == QUILT_CLI_OPT_CAP_ADD)
+                        w->cap_add[w->n_cap_add++] = arg;
+                else
+                        w->cap_drop[w->n_cap_drop++] = arg;
+                return -1;
+        case QUILT_CLI_OPT_SECCOMP_PROFILE:
+                if (!arg[0])
+                        return quilt_cli_usage_error(cmd, "--seccomp-profile needs a name or a path");
+                w->seccomp_profile = arg;
                 return -1;
         case QUILT_CLI_OPT_INIT:
                 w->init = true;
@@ -213,5 +232,11 @@ int quilt_cli_workload_apply(struct quilt_cli_workload *w, Quilt__V1__CreateCont
                 req->n_readiness_probe = 3;
         }
         req->readiness_interval_ms = w->ready_interval_ms;
+        req->cap_add = (char **)w->cap_add;
+        req->n_cap_add = w->n_cap_add;
+        req->cap_drop = (char **)w->cap_drop;
+        req->n_cap_drop = w->n_cap_drop;
+        if (w->seccomp_profile)
+                req->seccomp_profile = (char *)w->seccomp_profile;
         return 0;
 }

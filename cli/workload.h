@@ -24,7 +24,10 @@ enum {
         QUILT_CLI_OPT_READ_ONLY,
         QUILT_CLI_OPT_ULIMIT,
         QUILT_CLI_OPT_READY_PROBE,
-        QUILT_CLI_OPT_READY_INTERVAL,           /* the last: cmd_create.c takes SETUP ... this */
+        QUILT_CLI_OPT_READY_INTERVAL,
+        QUILT_CLI_OPT_CAP_ADD,
+        QUILT_CLI_OPT_CAP_DROP,
+        QUILT_CLI_OPT_SECCOMP_PROFILE,          /* the last: cmd_create.c takes SETUP ... this */
         QUILT_CLI_OPT_VOLUME = 'v',
         QUILT_CLI_OPT_USER = 'u',
 };
@@ -44,7 +47,10 @@ enum {
         { "read-only", no_argument, NULL, QUILT_CLI_OPT_READ_ONLY },                    \
         { "ulimit", required_argument, NULL, QUILT_CLI_OPT_ULIMIT },                    \
         { "ready-probe", required_argument, NULL, QUILT_CLI_OPT_READY_PROBE },          \
-        { "ready-interval", required_argument, NULL, QUILT_CLI_OPT_READY_INTERVAL }
+        { "ready-interval", required_argument, NULL, QUILT_CLI_OPT_READY_INTERVAL },    \
+        { "cap-add", required_argument, NULL, QUILT_CLI_OPT_CAP_ADD },                  \
+        { "cap-drop", required_argument, NULL, QUILT_CLI_OPT_CAP_DROP },                \
+        { "seccomp-profile", required_argument, NULL, QUILT_CLI_OPT_SECCOMP_PROFILE }
 
 #define QUILT_CLI_WORKLOAD_HELP                                                                         \
         "  --setup CMD             run CMD with /bin/sh -c before the command, as root, in\n"            \
@@ -86,6 +92,11 @@ struct quilt_cli_workload {
         const char *ready_probe;                /* a shell command */
         int32_t ready_interval_ms;              /* 0: not given */
         const char *probe_argv[4];              /* /bin/sh -c PROBE, for the request */
+        const char **cap_add;
+        size_t n_cap_add;
+        const char **cap_drop;
+        size_t n_cap_drop;
+        const char *seccomp_profile;
 
         /* What a request points into after quilt_cli_workload_apply(). */
         Quilt__V1__Mount *mount_msgs;

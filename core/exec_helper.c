@@ -55,10 +55,18 @@ static char *groups_text(const gid_t *groups, size_t n)
 char **quilt_exec_helper_argv(pid_t pid, const char *cwd, const struct quilt_process_settings *ps,
                               int error_fd, char *const *argv)
 {
+        return quilt_exec_helper_argv_confined(pid, cwd, ps, ~UINT64_C(0), false, -1, error_fd, argv);
+}
+
+char **quilt_exec_helper_argv_confined(pid_t pid, const char *cwd,
+                                       const struct quilt_process_settings *ps, uint64_t caps,
+                                       bool no_new_privs, int seccomp_fd, int error_fd,
+                                       char *const *argv)
+{
         size_t n = quilt_strv_length(argv);
         size_t n_limits = ps ? ps->n_rlimits : 0;
-        /* name, pid, cwd, uid, gid, groups, limits, error fd, "--", argv, NULL */
-        _cleanup_strv_free_ char **v = calloc(1 + 2 + 2 + 6 + 2 * n_limits + 2 + 1 + n + 1,
+        /* name, pid, cwd, uid, gid, groups, limits, caps, nnp, seccomp, error fd, "--", argv, NULL */
+        _cleanup_strv_free_ char **v = calloc(1 + 2 + 2 + 6 + 2 * n_limits + 4 + 2 + 2 + 1 + n + 1,
                                               sizeof(char *));
         if (!v)
                 return NULL;
@@ -84,6 +92,13 @@ char **quilt_exec_helper_argv(pid_t pid, const char *cwd, const struct quilt_pro
                                 return NULL;
                 }
         }
+        if (caps != ~UINT64_C(0) &&
+            (!push(v, &k, "--caps") || !push(v, &k, "%llx", (unsigned long long)caps)))
+                return NULL;
+        if (no_new_privs && (!push(v, &k, "--no-new-privs") || !push(v, &k, "1")))
+                return NULL;
+        if (seccomp_fd >= 0 && (!push(v, &k, "--seccomp-fd") || !push(v, &k, "%d", seccomp_fd)))
+                return NULL;
         if (error_fd >= 0 && (!push(v, &k, "--error-fd") || !push(v, &k, "%d", error_fd)))
                 return NULL;
         if (!push(v, &k, "--"))

@@ -8,6 +8,8 @@
 #ifndef QUILT_EXEC_HELPER_H
 #define QUILT_EXEC_HELPER_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "process_settings.h"
@@ -30,5 +32,12 @@ char *quilt_exec_helper_default_path(void);
  * with quilt_strv_free); NULL when out of memory. */
 char **quilt_exec_helper_argv(pid_t pid, const char *cwd, const struct quilt_process_settings *ps,
                               int error_fd, char *const *argv);
+/* The same with the container's confinement: `caps` the capability set
+ * it keeps (~0: leave as is), no_new_privs, and `seccomp_fd` (-1: none)
+ * an inheritable fd holding the container's seccomp program. */
+char **quilt_exec_helper_argv_confined(pid_t pid, const char *cwd,
+                                       const struct quilt_process_settings *ps, uint64_t caps,
+                                       bool no_new_privs, int seccomp_fd, int error_fd,
+                                       char *const *argv);
 
 #endif

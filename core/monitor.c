@@ -58,6 +58,8 @@ struct monitor {
         char **argv;
         char **envp;
         char **setup_commands;
+        char **cap_add;
+        char **cap_drop;
         struct quilt_mount *mounts;
         const struct quilt_mount **mount_list;
         char **mount_sources;                   /* volume directories */
@@ -733,6 +735,7 @@ static int start_container(struct monitor *m)
                         .sync_fd = sync_r,
                         .error_fd = err_w,
                         .process = m->apply_process ? &m->process : NULL,
+                        .process_ids = m->spec->user[0] || m->spec->n_supplementary_groups,
                         .init_fd = m->init_fd,
                         .init_argv = m->init_argv,
                 };
@@ -1015,6 +1018,18 @@ static int cleanup_chain(struct monitor *m)
         return r;
 }
 
+/* protobuf-c's counted strings as a NULL-terminated copy. */
+static char **strv_from(char *const *v, size_t n)
+{
+        char **copy = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; copy && i < n; i++)
+                if (!(copy[i] = strdup(v[i]))) {
+                        quilt_strv_free(copy);
+                        return NULL;
+                }
+        return copy;
+}
+
 /* The request's mounts as plugins get them: a volume becomes a bind
  * mount of its directory. */
 static int load_mounts(struct monitor *m, struct quilt_error *err)
@@ -1079,12 +1094,11 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
                         return -ENOMEM;
         if (asprintf(&m->rootfs, "%s/" QUILT_ROOTFS_DIR, m->dir) < 0)
                 return -ENOMEM;
-        m->setup_commands = calloc(m->spec->n_setup_commands + 1, sizeof(char *));
-        if (!m->setup_commands)
+        m->setup_commands = strv_from(m->spec->setup_commands, m->spec->n_setup_commands);
+        m->cap_add = strv_from(m->spec->cap_add, m->spec->n_cap_add);
+        m->cap_drop = strv_from(m->spec->cap_drop, m->spec->n_cap_drop);
+        if (!m->setup_commands || !m->cap_add || !m->cap_drop)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->spec->n_setup_commands; i++)
-                if (!(m->setup_commands[i] = strdup(m->spec->setup_commands[i])))
-                        return -ENOMEM;
         if ((r = load_mounts(m, err)) < 0)
                 return r;
 
@@ -1117,6 +1131,10 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
                 .read_only_rootfs = m->spec->read_only_rootfs,
                 .mounts = m->mount_list,
                 .n_mounts = m->spec->n_mounts,
+                .cap_add = m->cap_add,
+                .cap_drop = m->cap_drop,
+                .capabilities = ~UINT64_C(0),   /* until a capability plugin decides */
+                .seccomp_profile = m->spec->seccomp_profile,
         };
         return 0;
 }
@@ -1159,6 +1177,8 @@ static void free_monitor(struct monitor *m)
         quilt_strv_free(m->argv);
         quilt_strv_free(m->envp);
         quilt_strv_free(m->setup_commands);
+        quilt_strv_free(m->cap_add);
+        quilt_strv_free(m->cap_drop);
         free(m->mount_list);
         free(m->mounts);
         quilt_process_settings_clear(&m->process);
@@ -1196,7 +1216,7 @@ int main(int argc, char **argv)
                 {},
         };
         struct monitor m = { .control_fd = -1, .signal_fd = -1, .log_fd = -1, .init_fd = -1,
-                             .child_msg_fd = -1, .sync_fd = -1, .exec = { .helper_fd = -1 },
+                             .child_msg_fd = -1, .sync_fd = -1, .exec = { .helper_fd = -1, .seccomp_fd = -1 },
                              .pumps = { { .fd = -1 }, { .fd = -1 } } };
         int opt;
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {

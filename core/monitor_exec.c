@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -79,6 +80,29 @@ static int exec_user(const struct quilt_exec_container *ec, const Quilt__V1__Exe
         return quilt_monitor_resolve_user(root_fd, ec->spec, req->user, ps, err);
 }
 
+/* The container's seccomp program in a sealed memfd, made once; *ret_fd
+ * -1 when it has none.  0 or a negative errno. */
+static int seccomp_memfd(struct quilt_monitor_exec *x, const struct quilt_container *c, int *ret_fd,
+                         struct quilt_error *err)
+{
+        *ret_fd = -1;
+        if (!QUILT_CONTAINER_HAS(c, seccomp_filter_len) || !c->seccomp_filter || !c->seccomp_filter_len)
+                return 0;
+        if (x->seccomp_fd < 0) {
+                _cleanup_close_ int fd = memfd_create("quilt-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+                if (fd < 0)
+                        return quilt_error_set(err, -errno, "memfd for the seccomp filter: %m");
+                int r = quilt_write_all(fd, c->seccomp_filter, c->seccomp_filter_len);
+                if (r < 0)
+                        return quilt_error_set(err, r, "writing the seccomp filter: %s", strerror(-r));
+                if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+                        return quilt_error_set(err, -errno, "sealing the seccomp filter: %m");
+                x->seccomp_fd = TAKE_FD(fd);
+        }
+        *ret_fd = x->seccomp_fd;
+        return 0;
+}
+
 static int helper_fd(struct quilt_monitor_exec *x, struct quilt_error *err)
 {
         if (x->helper_fd >= 0)
@@ -96,8 +120,8 @@ static int helper_fd(struct quilt_monitor_exec *x, struct quilt_error *err)
 
 /* In the forked child: stdio from quiltd, wait until the chain placed us,
  * then become quilt-exec.  Only async-signal-safe calls. */
-_Noreturn static void exec_child(int exe_fd, const int fds[3], int sync_fd, char *const *argv,
-                                 char *const *envp)
+_Noreturn static void exec_child(int exe_fd, const int fds[3], int sync_fd, int seccomp_fd,
+                                 char *const *argv, char *const *envp)
 {
         if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0)
                 _exit(127);
@@ -115,6 +139,9 @@ _Noreturn static void exec_child(int exe_fd, const int fds[3], int sync_fd, char
                 _exit(126);
         /* Every other fd of the monitor is close-on-exec already; make sure. */
         close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        /* quilt-exec reads the seccomp program from it (--seccomp-fd). */
+        if (seccomp_fd >= 0 && fcntl(seccomp_fd, F_SETFD, 0) < 0)
+                _exit(127);
         syscall(SYS_execveat, exe_fd, "", argv, envp, AT_EMPTY_PATH);
         static const char msg[] = "quilt: exec: cannot run the quilt-exec helper\n";
         (void)!write(2, msg, sizeof(msg) - 1);
@@ -148,7 +175,12 @@ int quilt_monitor_exec_start(struct quilt_monitor_exec *x, const struct quilt_ex
         command = calloc(req->n_command + 1, sizeof(char *));
         if (command)
                 memcpy(command, req->command, req->n_command * sizeof(char *));
-        argv = command ? quilt_exec_helper_argv(ec->c->pid, cwd, &ps, -1, command) : NULL;
+        int seccomp_fd;
+        if ((r = seccomp_memfd(x, ec->c, &seccomp_fd, err)) < 0)
+                goto out;
+        argv = command ? quilt_exec_helper_argv_confined(ec->c->pid, cwd, &ps, ec->c->capabilities,
+                                                         ec->c->no_new_privs, seccomp_fd, -1, command)
+                       : NULL;
         proc = calloc(1, sizeof(*proc));
         if (!env || !argv || !proc) {
                 r = quilt_error_set(err, -ENOMEM, "out of memory");
@@ -168,7 +200,7 @@ int quilt_monitor_exec_start(struct quilt_monitor_exec *x, const struct quilt_ex
                 goto out;
         }
         if (pid == 0)
-                exec_child(exe, (const int[]){ in, out, errout }, sync_r, argv, env);
+                exec_child(exe, (const int[]){ in, out, errout }, sync_r, seccomp_fd, argv, env);
 
         /* Its cgroup (and whatever else a plugin places) before it runs. */
         r = quilt_plugin_chain_attach(ec->chain, ec->c, pid, err);
@@ -225,5 +257,5 @@ void quilt_monitor_exec_done(struct quilt_monitor_exec *x)
         while (x->procs)
                 quilt_monitor_exec_forget(x, x->procs);
         quilt_closep(&x->helper_fd);
-        x->helper_fd = -1;
+        quilt_closep(&x->seccomp_fd);
 }

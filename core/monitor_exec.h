@@ -32,6 +32,7 @@ struct quilt_exec_proc {
 struct quilt_monitor_exec {
         const char *helper_path;                /* quilt-exec; NULL: next to the monitor */
         int helper_fd;                          /* its sealed memfd, -1 until the first exec */
+        int seccomp_fd;                         /* the container's seccomp program (memfd), or -1 */
         struct quilt_exec_proc *procs;
 };
 

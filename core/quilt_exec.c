@@ -46,10 +46,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "child_protocol.h"
 #include "exec_path.h"
 #include "rlimits.h"
+#include "seccomp_load.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -71,8 +73,17 @@ struct options {
         size_t n_groups;
         struct { int resource; struct rlimit limit; } rlimits[MAX_RLIMITS];
         size_t n_rlimits;
+        bool caps_given;                        /* --caps: the container's capability set */
+        uint64_t caps;
+        bool no_new_privs;
+        int seccomp_fd;                         /* --seccomp-fd: the container's filter, or -1 */
         char **argv;                            /* CMD [ARG...] */
 };
+
+/* The container's seccomp filter, read before we join (BPF_MAXINSNS
+ * instructions of 8 bytes at most). */
+static unsigned char seccomp_program[4096 * 8];
+static size_t seccomp_program_len;
 
 /* runc's order.  user first: from then on our capabilities count in the
  * container's user namespace, which owns the others.  mnt last: joining
@@ -265,6 +276,22 @@ static void parse_options(int argc, char **argv, struct options *o)
                 } else if (!strcmp(opt, "--rlimit")) {
                         if (!parse_rlimit(o, val))
                                 usage("--rlimit: not RES=SOFT:HARD");
+                } else if (!strcmp(opt, "--caps")) {
+                        char *end;
+                        errno = 0;
+                        unsigned long long mask = strtoull(val, &end, 16);
+                        if (errno || end == val || *end)
+                                usage("--caps: not a hexadecimal capability mask");
+                        o->caps = mask;
+                        o->caps_given = true;
+                } else if (!strcmp(opt, "--seccomp-fd")) {
+                        if (!parse_number(val, 3, INT_MAX, &v))
+                                usage("--seccomp-fd: not an fd >= 3");
+                        o->seccomp_fd = (int)v;
+                } else if (!strcmp(opt, "--no-new-privs")) {
+                        if (!parse_number(val, 0, 1, &v))
+                                usage("--no-new-privs: not 0 or 1");
+                        o->no_new_privs = v == 1;
                 } else if (!strcmp(opt, "--error-fd")) {
                         /* 0-2 are the command's stdio: never ours to make close-on-exec */
                         if (!parse_number(val, 3, INT_MAX, &v))
@@ -392,6 +419,60 @@ static bool enter(struct options *o, int ns_fds[N_NAMESPACES], int root_fd)
 
 /* In the forked child, inside the container: take on who the command
  * runs as, then exec it.  Never returns. */
+static void read_seccomp_program(int fd)
+{
+        for (;;) {
+                /* From the start, wherever the writer left the offset. */
+                ssize_t n = pread(fd, seccomp_program + seccomp_program_len,
+                                  sizeof(seccomp_program) - seccomp_program_len,
+                                  (off_t)seccomp_program_len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        fail(errno, "reading the seccomp filter");
+                if (n == 0)
+                        break;
+                seccomp_program_len += (size_t)n;
+                if (seccomp_program_len == sizeof(seccomp_program))
+                        fail(E2BIG, "reading the seccomp filter");
+        }
+        close(fd);
+        if (seccomp_program_len == 0)
+                fail(EINVAL, "reading the seccomp filter: empty");
+}
+
+/* Every capability outside `keep` leaves the bounding set; ambient ones
+ * go too.  The kernel's last capability is where PR_CAPBSET_READ stops. */
+static void drop_bounding(uint64_t keep)
+{
+        for (int cap = 0; cap < 64; cap++) {
+                if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
+                        break;
+                if (!(keep & (UINT64_C(1) << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                        fail(errno, "dropping capability %d from the bounding set", cap);
+        }
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                fail(errno, "clearing the ambient capabilities");
+}
+
+/* After the uid change: effective and permitted keep only `keep` of what
+ * is left (nothing for a non-root user), inheritable none. */
+static void limit_capabilities(uint64_t keep)
+{
+        struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct data[2] = { { 0 } };
+        if (syscall(SYS_capget, &header, data) < 0)
+                fail(errno, "capget");
+        for (int i = 0; i < 2; i++) {
+                uint32_t k = (uint32_t)(keep >> (32 * i));
+                data[i].permitted &= k;
+                data[i].effective &= k;
+                data[i].inheritable = 0;
+        }
+        if (syscall(SYS_capset, &header, data) < 0)
+                fail(errno, "capset");
+}
+
 _Noreturn static void run_command(const struct options *o, pid_t expected_ppid)
 {
         /* Die with quilt-exec (the monitor SIGKILLs it on a timeout).  Seen
@@ -400,6 +481,10 @@ _Noreturn static void run_command(const struct options *o, pid_t expected_ppid)
                 fail(errno, "prctl(PR_SET_PDEATHSIG)");
         if (getppid() != expected_ppid)
                 _exit(127);                     /* it died already: nobody to report to */
+
+        /* The bounding set first, while we still hold CAP_SETPCAP. */
+        if (o->caps_given)
+                drop_bounding(o->caps);
 
         /* New ids without a group list: only the new gid, never the
          * groups of root we would otherwise keep.  The namespace's root
@@ -417,10 +502,13 @@ _Noreturn static void run_command(const struct options *o, pid_t expected_ppid)
         if (o->ids && setresuid(o->uid, o->uid, o->uid) < 0)
                 fail(errno, "setresuid %u", (unsigned)o->uid);
 
-        /* The container's own restrictions belong here once the container
-         * has them (a later issue): no_new_privs, the capability drop,
-         * and the seccomp filter last, so that nothing above runs under
-         * it.  An exec must never be less confined than the main process. */
+        /* The container's own restrictions: an exec is never less confined
+         * than the main process.  (A seccomp filter, when the container
+         * has one, goes last, after these.) */
+        if (o->caps_given)
+                limit_capabilities(o->caps);
+        if (o->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                fail(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
 
         for (int sig = 1; sig < NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
@@ -428,6 +516,11 @@ _Noreturn static void run_command(const struct options *o, pid_t expected_ppid)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+
+        /* The seccomp filter last: only the exec runs under it. */
+        int r = quilt_seccomp_load(seccomp_program_len ? seccomp_program : NULL, seccomp_program_len);
+        if (r < 0)
+                fail(-r, "loading the seccomp filter");
 
         int e = quilt_exec_search(o->argv, environ);
         fail(e, "exec %s", o->argv[0]);
@@ -444,13 +537,15 @@ static int exit_code(int status)
 
 int main(int argc, char **argv)
 {
-        struct options o = { 0 };
+        struct options o = { .seccomp_fd = -1 };
         int ns_fds[N_NAMESPACES];
 
         /* Exec'd from a memfd, the kernel would call us "memfd:quilt-exe". */
         prctl(PR_SET_NAME, "quilt-exec");
         parse_options(argc, argv, &o);
         cloexec_from_3();
+        if (o.seccomp_fd >= 0)
+                read_seccomp_program(o.seccomp_fd);
         /* Not dumpable: a container process must not ptrace us or open our
          * /proc/PID/fd (the host's namespace and root fds) while we join.
          * The command's exec makes it dumpable again. */

@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#if QUILT_HAVE_LIBCAP
+#include <sys/capability.h>
+#endif
 
 #include "rlimits.h"
 #include "util.h"
@@ -182,6 +186,36 @@ static int validate_mounts(const Quilt__V1__CreateContainerRequest *req, struct 
         return 0;
 }
 
+/* "NET_ADMIN", "cap_net_admin", or "ALL". */
+static int validate_caps(char *const *names, size_t n, const char *field, bool all_ok,
+                         struct quilt_status *st)
+{
+        for (size_t i = 0; i < n; i++) {
+                const char *name = names[i];
+                if (all_ok && !strcasecmp(name, "ALL"))
+                        continue;
+#if QUILT_HAVE_LIBCAP
+                /* cap_from_name wants "cap_net_admin" or "CAP_NET_ADMIN". */
+                char full[64] = "CAP_";
+                size_t len = strlen(name), prefix = strncasecmp(name, "CAP_", 4) ? 4 : 0;
+                cap_value_t v;
+                if (len < sizeof(full) - 4) {
+                        memcpy(full + prefix, name, len + 1);
+                        if (cap_from_name(full, &v) == 0)
+                                continue;
+                }
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT, "%s: unknown capability '%.64s'",
+                                        field, name);
+#else
+                /* Without libcap the capability plugin checks the names. */
+                if (!*name)
+                        return quilt_status_set(st, QUILT_INVALID_ARGUMENT, "%s: empty capability name",
+                                                field);
+#endif
+        }
+        return 0;
+}
+
 static const char *chain_name(const char *profile)
 {
         return *profile ? profile : "default";
@@ -218,7 +252,26 @@ int quilt_workload_validate(const Quilt__V1__CreateContainerRequest *req,
         if (req->init && req->no_init)
                 return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
                                         "init and no_init: only one of them can be set");
-        if (validate_user(req, st) < 0 || validate_rlimits(req, st) < 0 || validate_mounts(req, st) < 0)
+        if (validate_user(req, st) < 0 || validate_rlimits(req, st) < 0 || validate_mounts(req, st) < 0 ||
+            validate_caps(req->cap_add, req->n_cap_add, "cap_add", true, st) < 0 ||
+            validate_caps(req->cap_drop, req->n_cap_drop, "cap_drop", true, st) < 0)
+                return -1;
+        if (req->seccomp_profile[0]) {
+                const char *p = req->seccomp_profile;
+                struct stat sb;
+                if (p[0] == '/' && stat(p, &sb) < 0)
+                        return quilt_status_set(st, errno == ENOENT ? QUILT_NOT_FOUND : QUILT_INVALID_ARGUMENT,
+                                                "seccomp_profile: %s: %s", p, strerror(errno));
+                if (p[0] != '/' && !quilt_volume_name_is_valid(p))
+                        return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                                "seccomp_profile: '%s' is neither an absolute path nor a profile name",
+                                                p);
+                if (need_feature(profile, req->profile, QUILT_FEATURE_SECCOMP, "seccomp_profile", "seccomp",
+                                 st) < 0)
+                        return -1;
+        }
+        if ((req->n_cap_add || req->n_cap_drop) &&
+            need_feature(profile, req->profile, QUILT_FEATURE_CAPABILITIES, "cap_add/cap_drop", "caps", st) < 0)
                 return -1;
         if (req->n_setup_commands > 0 &&
             need_feature(profile, req->profile, QUILT_FEATURE_SETUP_COMMANDS, "setup_commands", "setup", st) < 0)

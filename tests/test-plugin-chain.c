@@ -199,7 +199,14 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_container, read_only_rootfs), 124);
         assert_int_equal(offsetof(struct quilt_container, mounts), 128);
         assert_int_equal(offsetof(struct quilt_container, n_mounts), 136);
-        assert_int_equal(sizeof(struct quilt_container), 144);
+        assert_int_equal(offsetof(struct quilt_container, cap_add), 144);
+        assert_int_equal(offsetof(struct quilt_container, cap_drop), 152);
+        assert_int_equal(offsetof(struct quilt_container, capabilities), 160);
+        assert_int_equal(offsetof(struct quilt_container, no_new_privs), 168);
+        assert_int_equal(offsetof(struct quilt_container, seccomp_filter), 176);
+        assert_int_equal(offsetof(struct quilt_container, seccomp_filter_len), 184);
+        assert_int_equal(offsetof(struct quilt_container, seccomp_profile), 192);
+        assert_int_equal(sizeof(struct quilt_container), 200);
 
         assert_int_equal(offsetof(struct quilt_mount, type), 4);
         assert_int_equal(offsetof(struct quilt_mount, source), 8);

@@ -505,6 +505,30 @@ static void test_rlimit(void **state)
         assert_string_equal(hard, "unlimited");
 }
 
+/* --caps and --no-new-privs: the exec is confined like the container. */
+static void test_capabilities(void **state)
+{
+        NEED_TARGET();
+        char out[4096];
+        const char *status = "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/self/status";
+        assert_int_equal(run_exec((char *[]){ "--caps", "a80425fb", "--no-new-privs", "1", "--",
+                                              "/bin/sh", "-c", (char *)status, NULL },
+                                  out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "CapEff:\t00000000a80425fb"));
+        assert_non_null(strstr(out, "CapPrm:\t00000000a80425fb"));
+        assert_non_null(strstr(out, "CapBnd:\t00000000a80425fb"));
+        assert_non_null(strstr(out, "CapInh:\t0000000000000000"));
+        assert_non_null(strstr(out, "CapAmb:\t0000000000000000"));
+        assert_non_null(strstr(out, "NoNewPrivs:\t1"));
+        /* A non-root user keeps none of them. */
+        assert_int_equal(run_exec((char *[]){ "--caps", "a80425fb", "--uid", "1000", "--gid", "1000",
+                                              "--", "/bin/sh", "-c", (char *)status, NULL },
+                                  out, sizeof(out)), 0);
+        assert_non_null(strstr(out, "CapEff:\t0000000000000000"));
+        assert_non_null(strstr(out, "CapBnd:\t00000000a80425fb"));
+        assert_non_null(strstr(out, "NoNewPrivs:\t0"));
+}
+
 static void test_cwd(void **state)
 {
         NEED_TARGET();
@@ -939,6 +963,7 @@ int main(void)
                 T(test_success_is_eof_and_no_stray_fds),
                 T(test_user_and_groups),
                 T(test_rlimit),
+                T(test_capabilities),
                 T(test_cwd),
                 T(test_no_such_target),
                 T(test_usage_errors),

@@ -196,6 +196,23 @@ struct quilt_container {
         int read_only_rootfs;                   /* non-zero: the root mount read-only, /tmp writable */
         const struct quilt_mount *const *mounts; /* n_mounts, in request order */
         size_t n_mounts;
+        /* Capabilities.  The request's (NULL-terminated, never NULL). */
+        char *const *cap_add;
+        char *const *cap_drop;
+        /* What the container's processes keep, as a capability plugin
+         * decided in pre_clone (bit N = capability N); the core hands the
+         * same to processes that join later (exec).  ~0 = all (none
+         * dropped). */
+        uint64_t capabilities;
+        int no_new_privs;                       /* set by that plugin: PR_SET_NO_NEW_PRIVS */
+        /* Seccomp: a plugin compiles the container's filter in pre_clone
+         * into classic BPF (struct sock_filter[], seccomp_filter_len bytes;
+         * NULL when none); the core loads it as the very last step before
+         * every exec of the container: its command (or quilt-init), each
+         * setup command, each exec.  The memory is the plugin's. */
+        const void *seccomp_filter;
+        size_t seccomp_filter_len;
+        const char *seccomp_profile;            /* the request's profile name or path ("" = the chain's) */
 };
 
 struct quilt_host {
@@ -244,6 +261,8 @@ struct quilt_host {
 #define QUILT_FEATURE_SETUP_COMMANDS (UINT64_C(1) << 0)  /* runs c->setup_commands */
 #define QUILT_FEATURE_MOUNTS (UINT64_C(1) << 1)          /* makes c->mounts */
 #define QUILT_FEATURE_READ_ONLY_ROOTFS (UINT64_C(1) << 2) /* honours c->read_only_rootfs */
+#define QUILT_FEATURE_CAPABILITIES (UINT64_C(1) << 3)   /* applies c->cap_add, c->cap_drop */
+#define QUILT_FEATURE_SECCOMP (UINT64_C(1) << 4)        /* honours c->seccomp_profile */
 
 typedef int (*quilt_hook_fn)(void *state, struct quilt_container *c, struct quilt_error *err);
 

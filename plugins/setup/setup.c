@@ -122,6 +122,9 @@ static int outcome_error(unsigned n, const struct setup_command *cmd,
         case SETUP_EXEC_FAILED:
                 return quilt_error_set(err, -o->value, "setup command %u: cannot run %s: %s", n,
                                        cmd->shell, strerror(o->value));
+        case SETUP_SECCOMP_FAILED:
+                return quilt_error_set(err, -o->value, "setup command %u: loading the seccomp filter: %s",
+                                       n, strerror(o->value));
         }
         return quilt_error_set(err, -EINVAL, "setup command %u: unknown outcome %d", n,
                                (int)o->kind);
@@ -154,6 +157,11 @@ static int run_all(struct setup_state *s, struct quilt_container *c, const sigse
                 .timeout = timeout_for(s, c),
                 .stop_signals = stop,
         };
+        /* Setup commands are confined like the command itself. */
+        if (QUILT_CONTAINER_HAS(c, seccomp_filter_len)) {
+                cmd.seccomp_filter = c->seccomp_filter;
+                cmd.seccomp_filter_len = c->seccomp_filter_len;
+        }
         const bool phases = QUILT_HOST_HAS(s->host, child_phase);
         unsigned n = 0;
         int r;

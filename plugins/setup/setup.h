@@ -51,6 +51,8 @@ struct setup_command {
         const char *working_directory;
         uint64_t timeout;               /* seconds; 0 = no limit */
         const sigset_t *stop_signals;   /* blocked by the caller: end the command */
+        const void *seccomp_filter;     /* the container's (c->seccomp_filter), or NULL */
+        size_t seccomp_filter_len;
 };
 
 enum setup_outcome_kind {
@@ -60,6 +62,7 @@ enum setup_outcome_kind {
         SETUP_STOPPED,                  /* value: the stop signal the container got */
         SETUP_CHDIR_FAILED,             /* value: errno */
         SETUP_EXEC_FAILED,              /* value: errno */
+        SETUP_SECCOMP_FAILED,           /* value: errno */
 };
 
 struct setup_outcome {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "seccomp_load.h"
 #include "setup.h"
 
 /* What the forked child reports over the CLOEXEC pipe when it cannot
@@ -89,6 +90,9 @@ _Noreturn static void child(const struct setup_command *cmd, pid_t parent, int r
          * same way rather than run somewhere else. */
         if (chdir(dir) < 0)
                 report(report_fd, SETUP_CHDIR_FAILED, errno);
+        int r = quilt_seccomp_load(cmd->seccomp_filter, cmd->seccomp_filter_len);
+        if (r < 0)
+                report(report_fd, SETUP_SECCOMP_FAILED, -r);
         execve(cmd->shell, argv, cmd->envp);
         report(report_fd, SETUP_EXEC_FAILED, errno);
 }
