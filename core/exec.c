@@ -70,17 +70,6 @@ static void unlink_record(struct quilt_container_record *c, struct quilt_exec_re
                 }
 }
 
-static char **argv_copy(char *const *v, size_t n)
-{
-        char **copy = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; copy && i < n; i++)
-                if (!(copy[i] = strdup(v[i]))) {
-                        quilt_strv_free(copy);
-                        return NULL;
-                }
-        return copy;
-}
-
 /* Pipes with the child's end first: [0] for the monitor, [1] ours. */
 static int make_pipes(int child[3], int ours[3])
 {
@@ -113,7 +102,7 @@ int quilt_exec_start(struct quilt_manager *m, const Quilt__V1__ExecContainerRequ
         struct quilt_exec_record *rec = calloc(1, sizeof(*rec));
         int child[3] = { -1, -1, -1 }, ours[3] = { -1, -1, -1 };
         if (rec)
-                rec->command = argv_copy(req->command, req->n_command);
+                rec->command = quilt_strv_copy_n(req->command, req->n_command);
         if (!x || !rec || !rec->command) {
                 free(x);
                 record_free(rec);

@@ -132,22 +132,9 @@ void quilt_list_response_free(Quilt__V1__ListContainersResponse *r)
 }
 
 /* protobuf-c's repeated strings are counted, not NULL-terminated. */
-static char **strv_copy_n(char *const *v, size_t n)
-{
-        char **copy = calloc(n + 1, sizeof(char *));
-        if (!copy)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (!(copy[i] = strdup(v[i]))) {
-                        quilt_strv_free(copy);
-                        return NULL;
-                }
-        return copy;
-}
-
 static char **strv_copy(char *const *v)
 {
-        return strv_copy_n(v, quilt_strv_length(v));
+        return quilt_strv_copy_n(v, quilt_strv_length(v));
 }
 
 static Quilt__V1__Resources *resources_message(const struct quilt_resources *res)
@@ -473,7 +460,7 @@ static struct quilt_container_record *record_new(struct quilt_manager *m,
         c->profile = strdup(req->profile);
         c->hostname = strndup(req->hostname[0] ? req->hostname : c->id,
                               req->hostname[0] ? strlen(req->hostname) : QUILT_SHORT_ID_LEN);
-        c->command = strv_copy_n(req->command, req->n_command);
+        c->command = quilt_strv_copy_n(req->command, req->n_command);
         resources_from_message(&c->resources, req->resources);
         c->volumes = quilt_workload_volumes(req);
         c->mounts = quilt_mounts_copy(req->mounts, req->n_mounts);

@@ -1018,18 +1018,6 @@ static int cleanup_chain(struct monitor *m)
         return r;
 }
 
-/* protobuf-c's counted strings as a NULL-terminated copy. */
-static char **strv_from(char *const *v, size_t n)
-{
-        char **copy = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; copy && i < n; i++)
-                if (!(copy[i] = strdup(v[i]))) {
-                        quilt_strv_free(copy);
-                        return NULL;
-                }
-        return copy;
-}
-
 /* The request's mounts as plugins get them: a volume becomes a bind
  * mount of its directory. */
 static int load_mounts(struct monitor *m, struct quilt_error *err)
@@ -1094,9 +1082,9 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
                         return -ENOMEM;
         if (asprintf(&m->rootfs, "%s/" QUILT_ROOTFS_DIR, m->dir) < 0)
                 return -ENOMEM;
-        m->setup_commands = strv_from(m->spec->setup_commands, m->spec->n_setup_commands);
-        m->cap_add = strv_from(m->spec->cap_add, m->spec->n_cap_add);
-        m->cap_drop = strv_from(m->spec->cap_drop, m->spec->n_cap_drop);
+        m->setup_commands = quilt_strv_copy_n(m->spec->setup_commands, m->spec->n_setup_commands);
+        m->cap_add = quilt_strv_copy_n(m->spec->cap_add, m->spec->n_cap_add);
+        m->cap_drop = quilt_strv_copy_n(m->spec->cap_drop, m->spec->n_cap_drop);
         if (!m->setup_commands || !m->cap_add || !m->cap_drop)
                 return -ENOMEM;
         if ((r = load_mounts(m, err)) < 0)

@@ -223,3 +223,14 @@ char *quilt_sibling_path(const char *name, const char *fallback)
         }
         return strdup(fallback);
 }
+
+char **quilt_strv_copy_n(char *const *v, size_t n)
+{
+        char **copy = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; copy && i < n; i++)
+                if (!(copy[i] = strdup(v[i]))) {
+                        quilt_strv_free(copy);
+                        return NULL;
+                }
+        return copy;
+}

@@ -33,6 +33,9 @@ int quilt_read_file(const char *path, size_t max, char **ret_data, size_t *ret_l
 int quilt_write_all(int fd, const void *buf, size_t len);
 
 size_t quilt_strv_length(char *const *v);
+/* A NULL-terminated deep copy of the first `n` strings of `v` (protobuf-c's
+ * repeated strings are counted, not terminated); NULL when out of memory. */
+char **quilt_strv_copy_n(char *const *v, size_t n);
 
 /* The executable NAME next to the running one (a build tree runs as
  * installed), else `fallback` (the installed path).  Malloc'd; NULL when
