@@ -109,6 +109,42 @@ struct quilt_config_section {
         const struct quilt_config_entry *entries;
 };
 
+/* The entry that set `key` in `section` (the last one: the one
+ * config_apply let win), or NULL. */
+static inline const struct quilt_config_entry *quilt_config_find(const struct quilt_config_section *section,
+                                                                 const char *key)
+{
+        const struct quilt_config_entry *found = NULL;
+        for (size_t i = 0; section && i < section->n_entries; i++) {
+                const char *k = section->entries[i].key;
+                size_t j = 0;
+                while (k && k[j] && k[j] == key[j])     /* strcmp without <string.h> */
+                        j++;
+                if (k && k[j] == key[j])
+                        found = &section->entries[i];
+        }
+        return found;
+}
+
+/* For a value config_apply took but the plugin cannot use: fill `err` with
+ * "FILE:LINE: [SECTION] MESSAGE" (the line that set `key`; `fallback` when
+ * the section has no name) and return `code`. */
+__attribute__((format(printf, 6, 7)))
+static inline int quilt_config_error(const struct quilt_config_section *section, const char *fallback,
+                                     const char *key, int code, struct quilt_error *err,
+                                     const char *fmt, ...)
+{
+        const struct quilt_config_entry *e = quilt_config_find(section, key);
+        const char *file = e && e->file ? e->file : section && section->file ? section->file : "(config)";
+        char what[QUILT_ERROR_MESSAGE_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof(what), fmt, ap);
+        va_end(ap);
+        return quilt_error_set(err, code, "%s:%d: [%s] %s", file, e ? e->line : 0,
+                               section && section->name ? section->name : fallback, what);
+}
+
 enum quilt_config_type {
         QUILT_CONFIG_BOOL,                      /* bool: true/false/yes/no/on/off/1/0 */
         QUILT_CONFIG_STRING,                    /* const char *, into the section */

@@ -25,36 +25,6 @@ static const struct quilt_config_key caps_keys[] = {
         { NULL, 0, 0, NULL },
 };
 
-/* The last entry for `key`: the one config_apply let win. */
-static const struct quilt_config_entry *find_entry(const struct quilt_config_section *section,
-                                                   const char *key)
-{
-        const struct quilt_config_entry *found = NULL;
-
-        for (size_t i = 0; section && i < section->n_entries; i++)
-                if (section->entries[i].key && strcmp(section->entries[i].key, key) == 0)
-                        found = &section->entries[i];
-        return found;
-}
-
-__attribute__((format(printf, 4, 5)))
-static int bad_entry(const struct quilt_config_section *section, const char *key,
-                     struct quilt_error *err, const char *fmt, ...)
-{
-        const struct quilt_config_entry *e = find_entry(section, key);
-        const char *file = e && e->file ? e->file
-                           : section && section->file ? section->file : "(config)";
-        const char *name = section && section->name ? section->name : "caps";
-        char what[QUILT_ERROR_MESSAGE_MAX];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(what, sizeof(what), fmt, ap);
-        va_end(ap);
-        return quilt_error_set(err, -EINVAL, "%s:%d: [%s] %s", file, e ? e->line : 0, name,
-                               what);
-}
-
 static int parse_key(const struct quilt_config_section *section, const char *key,
                      const char *value, bool all_ok, uint64_t *ret_mask, bool *ret_all,
                      struct quilt_error *err)
@@ -63,8 +33,8 @@ static int parse_key(const struct quilt_config_section *section, const char *key
         int bad_len = 0;
 
         if (caps_parse_list(value, all_ok, ret_mask, ret_all, &bad, &bad_len) < 0)
-                return bad_entry(section, key, err, "%s: unknown capability '%.*s'", key, bad_len,
-                                 bad);
+                return quilt_config_error(section, "caps", key, -EINVAL, err,
+                                          "%s: unknown capability '%.*s'", key, bad_len, bad);
         return 0;
 }
 

@@ -25,20 +25,6 @@ static const struct quilt_config_key ns_keys[] = {
         { NULL, 0, 0, NULL },
 };
 
-/* The last entry for `key`: the one config_apply let win. */
-static const struct quilt_config_entry *find_entry(const struct quilt_config_section *section,
-                                                   const char *key)
-{
-        const struct quilt_config_entry *found = NULL;
-
-        if (!section)
-                return NULL;
-        for (size_t i = 0; i < section->n_entries; i++)
-                if (section->entries[i].key && strcmp(section->entries[i].key, key) == 0)
-                        found = &section->entries[i];
-        return found;
-}
-
 /* A key that depends on another one (proc on mount, ...) follows it when
  * the section does not name it, so `net = false` alone is enough to turn
  * off loopback_up and sys.  Only an explicit `KEY = true` whose requirement
@@ -47,7 +33,7 @@ static int resolve_dependent(const struct quilt_config_section *section, const c
                              bool *value, bool requirement, const char *requirement_key,
                              struct quilt_error *err)
 {
-        const struct quilt_config_entry *e = find_entry(section, key);
+        const struct quilt_config_entry *e = quilt_config_find(section, key);
         const char *name = section && section->name ? section->name : "ns";
 
         if (!e) {
@@ -124,7 +110,7 @@ static bool rel_is_plain(const char *rel)
 static int path_check(struct ns_path *item, const struct quilt_config_section *section,
                       const char *key, struct quilt_error *err)
 {
-        const struct quilt_config_entry *e = find_entry(section, key);
+        const struct quilt_config_entry *e = quilt_config_find(section, key);
         const char *file = e && e->file ? e->file
                                          : (section && section->file ? section->file : "?");
         const char *name = section && section->name ? section->name : "ns";

@@ -30,34 +30,6 @@ static const struct quilt_config_key seccomp_keys[] = {
         { NULL, 0, 0, NULL },
 };
 
-/* The last entry for `key`: the one config_apply let win. */
-static const struct quilt_config_entry *find_entry(const struct quilt_config_section *section,
-                                                   const char *key)
-{
-        const struct quilt_config_entry *found = NULL;
-
-        for (size_t i = 0; section && i < section->n_entries; i++)
-                if (section->entries[i].key && strcmp(section->entries[i].key, key) == 0)
-                        found = &section->entries[i];
-        return found;
-}
-
-__attribute__((format(printf, 5, 6)))
-static int bad_entry(const struct quilt_config_section *section, const char *key, int code,
-                     struct quilt_error *err, const char *fmt, ...)
-{
-        const struct quilt_config_entry *e = find_entry(section, key);
-        const char *file = e && e->file ? e->file : section->file ? section->file : "(config)";
-        const char *name = section->name ? section->name : "seccomp";
-        char what[QUILT_ERROR_MESSAGE_MAX];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(what, sizeof(what), fmt, ap);
-        va_end(ap);
-        return quilt_error_set(err, code, "%s:%d: [%s] %s", file, e ? e->line : 0, name, what);
-}
-
 /* A bare profile name: one path component, no hidden or special names,
  * so PROFILES_DIR/NAME.json never leaves PROFILES_DIR. */
 static bool valid_bare_name(const char *name)
@@ -134,7 +106,7 @@ static int check_profile(const struct quilt_config_section *section,
                 size_t n = err ? strnlen(err->message, sizeof(what) - 1) : 0;
                 memcpy(what, err ? err->message : "", n);
                 what[n] = '\0';
-                return bad_entry(section, "profile", r, err, "profile: %s", what);
+                return quilt_config_error(section, "seccomp", "profile", r, err, "profile: %s", what);
         }
         return 0;
 }
@@ -164,12 +136,13 @@ int seccomp_config_parse(const struct quilt_host *host, const struct quilt_confi
         if (cfg->profiles_dir && !cfg->profiles_dir[0])
                 cfg->profiles_dir = NULL;       /* `profiles_dir =`: none */
         if (cfg->profiles_dir && cfg->profiles_dir[0] != '/')
-                return bad_entry(section, "profiles_dir", -EINVAL, err,
+                return quilt_config_error(section, "seccomp", "profiles_dir", -EINVAL, err,
                                  "profiles_dir: '%s' is not an absolute path", cfg->profiles_dir);
         if (cfg->profiles_dir && strlen(cfg->profiles_dir) > 3000)
-                return bad_entry(section, "profiles_dir", -EINVAL, err, "profiles_dir: too long");
+                return quilt_config_error(section, "seccomp", "profiles_dir", -EINVAL, err,
+                                          "profiles_dir: too long");
         if (!cfg->profile[0])
-                return bad_entry(section, "profile", -EINVAL, err,
+                return quilt_config_error(section, "seccomp", "profile", -EINVAL, err,
                                  "profile: empty (use 'default', 'unconfined' or a path)");
         return check_profile(section, cfg, err);
 }
