@@ -64,6 +64,13 @@ struct quilt_cli_list {
 int quilt_cli_list_command(const struct quilt_cli_command *cmd, int argc, char **argv,
                            const struct quilt_cli_list *list);
 
+/* rm, rmi, volume rm: one unary RPC per argument, the string field
+ * `request_field` of `request` set to it, the response's `response_field`
+ * printed (the argument when empty).  A failure is reported and the rest
+ * still go; an unreachable daemon ends it.  Returns the exit code. */
+int quilt_cli_each(enum quilt_method_id method, ProtobufCMessage *request, const char *request_field,
+                   const char *response_field, int argc, char **argv);
+
 /* "RUNNING" for CONTAINER_STATE_RUNNING; "STATE_<n>" when unknown (static buffer). */
 const char *quilt_cli_state_name(int state);
 /* RFC 3339 in UTC ("2024-05-01T12:34:56Z"), or "-" for 0. */

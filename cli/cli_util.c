@@ -256,3 +256,41 @@ int quilt_cli_list_command(const struct quilt_cli_command *cmd, int argc, char *
         protobuf_c_message_free_unpacked(resp, NULL);
         return c;
 }
+
+/* A string field of a message through protobuf-c's reflection. */
+static char **string_field(ProtobufCMessage *msg, const char *name)
+{
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
+        if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+                return NULL;
+        return (char **)((char *)msg + f->offset);
+}
+
+int quilt_cli_each(enum quilt_method_id method, ProtobufCMessage *request, const char *request_field,
+                   const char *response_field, int argc, char **argv)
+{
+        char **in = string_field(request, request_field);
+        int ret = 0;
+        if (!in) {
+                fprintf(stderr, "quilt-cli: the request has no field '%s'\n", request_field);
+                return QUILT_CLI_EXIT_FAILURE;
+        }
+        for (int i = 0; i < argc; i++) {
+                struct quilt_client_error err = {};
+                ProtobufCMessage *resp = NULL;
+                *in = argv[i];
+                if (quilt_client_unary(quilt_cli_client(), method, request, QUILT_CLI_TIMEOUT_MS, &resp,
+                                       &err) < 0) {
+                        ret = quilt_cli_rpc_failed(&err);
+                        bool give_up = err.unreachable;
+                        quilt_client_error_clear(&err);
+                        if (give_up)
+                                break;
+                        continue;
+                }
+                char **out = string_field(resp, response_field);
+                printf("%s\n", out && **out ? *out : argv[i]);
+                protobuf_c_message_free_unpacked(resp, NULL);
+        }
+        return ret;
+}

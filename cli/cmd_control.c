@@ -107,7 +107,7 @@ int quilt_cmd_rm(const struct quilt_cli_command *cmd, int argc, char **argv)
                 {}
         };
         bool force = false;
-        int c, ret = 0;
+        int c;
 
         while ((c = getopt_long(argc, argv, ":fh", options, NULL)) != -1) {
                 switch (c) {
@@ -123,25 +123,8 @@ int quilt_cmd_rm(const struct quilt_cli_command *cmd, int argc, char **argv)
         if (optind == argc)
                 return quilt_cli_usage_error(cmd, "missing container ID");
 
-        for (int i = optind; i < argc; i++) {
-                Quilt__V1__RemoveContainerRequest req = QUILT__V1__REMOVE_CONTAINER_REQUEST__INIT;
-                struct quilt_client_error err = {};
-                ProtobufCMessage *resp = NULL;
-
-                req.container_id = argv[i];
-                req.force = force;
-                if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_REMOVE_CONTAINER, &req.base,
-                                       QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                        ret = quilt_cli_rpc_failed(&err);
-                        bool give_up = err.unreachable;
-                        quilt_client_error_clear(&err);
-                        if (give_up)
-                                break;
-                        continue;
-                }
-                const Quilt__V1__RemoveContainerResponse *rr = (const Quilt__V1__RemoveContainerResponse *)resp;
-                printf("%s\n", rr->container_id[0] ? rr->container_id : argv[i]);
-                protobuf_c_message_free_unpacked(resp, NULL);
-        }
-        return ret;
+        Quilt__V1__RemoveContainerRequest req = QUILT__V1__REMOVE_CONTAINER_REQUEST__INIT;
+        req.force = force;
+        return quilt_cli_each(QUILT_METHOD_REMOVE_CONTAINER, &req.base, "container_id", "container_id",
+                              argc - optind, argv + optind);
 }

@@ -124,7 +124,7 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
                         if (r >= 0)
                                 return r;
                         break;
-                case QUILT_CLI_OPT_SETUP ... QUILT_CLI_OPT_SECCOMP_PROFILE:
+                case QUILT_CLI_OPT_SETUP ... QUILT_CLI_OPT_WORKLOAD_END - 1:
                 case QUILT_CLI_OPT_VOLUME:
                 case QUILT_CLI_OPT_USER:
                         r = quilt_cli_workload_option(cmd, c, optarg, &o->workload);

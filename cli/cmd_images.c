@@ -177,7 +177,7 @@ int quilt_cmd_rmi(const struct quilt_cli_command *cmd, int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        int c, ret = 0;
+        int c;
 
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
                 switch (c) {
@@ -189,23 +189,7 @@ int quilt_cmd_rmi(const struct quilt_cli_command *cmd, int argc, char **argv)
         }
         if (optind == argc)
                 return quilt_cli_usage_error(cmd, "missing image REF");
-        for (int i = optind; i < argc; i++) {
-                Quilt__V1__RemoveImageRequest req = QUILT__V1__REMOVE_IMAGE_REQUEST__INIT;
-                struct quilt_client_error err = {};
-                ProtobufCMessage *resp = NULL;
-
-                req.image = argv[i];
-                if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_REMOVE_IMAGE, &req.base,
-                                       QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                        ret = quilt_cli_rpc_failed(&err);
-                        bool give_up = err.unreachable;
-                        quilt_client_error_clear(&err);
-                        if (give_up)
-                                break;
-                        continue;
-                }
-                printf("%s\n", ((const Quilt__V1__RemoveImageResponse *)resp)->digest);
-                protobuf_c_message_free_unpacked(resp, NULL);
-        }
-        return ret;
+        Quilt__V1__RemoveImageRequest req = QUILT__V1__REMOVE_IMAGE_REQUEST__INIT;
+        return quilt_cli_each(QUILT_METHOD_REMOVE_IMAGE, &req.base, "image", "digest", argc - optind,
+                              argv + optind);
 }

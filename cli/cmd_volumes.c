@@ -120,26 +120,9 @@ static int volume_rm(const struct quilt_cli_command *cmd, int argc, char **argv)
                 return ret;
         if (optind == argc)
                 return quilt_cli_usage_error(cmd, "volume rm: missing the volume's NAME");
-        ret = 0;
-        for (int i = optind; i < argc; i++) {
-                Quilt__V1__RemoveVolumeRequest req = QUILT__V1__REMOVE_VOLUME_REQUEST__INIT;
-                struct quilt_client_error err = {};
-                ProtobufCMessage *resp = NULL;
-
-                req.name = argv[i];
-                if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_REMOVE_VOLUME, &req.base,
-                                       QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                        ret = quilt_cli_rpc_failed(&err);
-                        bool give_up = err.unreachable;
-                        quilt_client_error_clear(&err);
-                        if (give_up)
-                                break;
-                        continue;
-                }
-                printf("%s\n", ((const Quilt__V1__RemoveVolumeResponse *)resp)->name);
-                protobuf_c_message_free_unpacked(resp, NULL);
-        }
-        return ret;
+        Quilt__V1__RemoveVolumeRequest req = QUILT__V1__REMOVE_VOLUME_REQUEST__INIT;
+        return quilt_cli_each(QUILT_METHOD_REMOVE_VOLUME, &req.base, "name", "name", argc - optind,
+                              argv + optind);
 }
 
 int quilt_cmd_volume(const struct quilt_cli_command *cmd, int argc, char **argv)

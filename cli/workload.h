@@ -27,7 +27,8 @@ enum {
         QUILT_CLI_OPT_READY_INTERVAL,
         QUILT_CLI_OPT_CAP_ADD,
         QUILT_CLI_OPT_CAP_DROP,
-        QUILT_CLI_OPT_SECCOMP_PROFILE,          /* the last: cmd_create.c takes SETUP ... this */
+        QUILT_CLI_OPT_SECCOMP_PROFILE,
+        QUILT_CLI_OPT_WORKLOAD_END,             /* not an option: create takes SETUP ... END - 1 */
         QUILT_CLI_OPT_VOLUME = 'v',
         QUILT_CLI_OPT_USER = 'u',
 };
