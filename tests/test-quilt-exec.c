@@ -32,6 +32,8 @@
 
 #include <cmocka.h>
 
+#include "test-child.h"
+
 #include "child_protocol.h"
 #include "exec_helper.h"
 #include "util.h"
@@ -53,50 +55,8 @@ static rlim_t spawn_nofile = 0;         /* non-zero: quilt-exec starts with this
 
 /* ---- helpers ---- */
 
-/* waitpid with a deadline; on timeout the child is killed and the test fails. */
-static int wait_status(pid_t pid, int timeout_ms)
-{
-        int status;
-        for (int waited = 0;; waited += 10) {
-                pid_t r = waitpid(pid, &status, WNOHANG);
-                if (r == pid)
-                        return status;
-                assert_int_equal(r, 0);
-                if (waited >= timeout_ms) {
-                        kill(pid, SIGKILL);
-                        waitpid(pid, &status, 0);
-                        fail_msg("pid %d did not exit within %d ms", (int)pid, timeout_ms);
-                }
-                usleep(10 * 1000);
-        }
-}
-
-static int exit_code(int status)
-{
-        if (!WIFEXITED(status))
-                fail_msg("not a normal exit: status 0x%x", status);
-        return WEXITSTATUS(status);
-}
-
 /* Read up to `len` bytes, waiting at most `timeout_ms` for the first;
  * 0 at EOF. */
-static ssize_t read_timeout(int fd, void *buf, size_t len, int timeout_ms)
-{
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int r;
-        do
-                r = poll(&p, 1, timeout_ms);
-        while (r < 0 && errno == EINTR);
-        if (r == 0)
-                fail_msg("no data on fd %d within %d ms", fd, timeout_ms);
-        ssize_t n;
-        do
-                n = read(fd, buf, len);
-        while (n < 0 && errno == EINTR);
-        assert_true(n >= 0);
-        return n;
-}
-
 /* Everything until EOF (at most size - 1 bytes), NUL-terminated. */
 static void read_all(int fd, char *buf, size_t size)
 {

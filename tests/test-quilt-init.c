@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "test-child.h"
+
 #include "child_protocol.h"
 #include "init_exec.h"
 #include "util.h"
@@ -68,30 +70,6 @@ static int disarm(void **state)
         return 0;
 }
 
-/* waitpid with a deadline; on timeout the child is killed and the test fails. */
-static int wait_status(pid_t pid, int timeout_ms)
-{
-        int status;
-        for (int waited = 0;; waited += 10) {
-                pid_t r = waitpid(pid, &status, WNOHANG);
-                if (r == pid)
-                        return status;
-                assert_int_equal(r, 0);
-                if (waited >= timeout_ms) {
-                        kill(pid, SIGKILL);
-                        waitpid(pid, &status, 0);
-                        fail_msg("pid %d did not exit within %d ms", (int)pid, timeout_ms);
-                }
-                usleep(10 * 1000);
-        }
-}
-
-static int exit_code(int status)
-{
-        assert_true(WIFEXITED(status));
-        return WEXITSTATUS(status);
-}
-
 /* Fork and exec quilt-init with `args` (NULL-terminated, after the init
  * path); error_fd >= 0 becomes ERROR_FD in the child, stdout_fd >= 0 its
  * stdout.  Returns the pid. */
@@ -119,22 +97,6 @@ static pid_t spawn_init(char *const *args, int error_fd, int stdout_fd)
 static int run_init(char *const *args)
 {
         return exit_code(wait_status(spawn_init(args, -1, -1), 10000));
-}
-
-/* Read with a deadline: the bytes read, 0 at EOF. */
-static ssize_t read_timeout(int fd, void *buf, size_t len, int timeout_ms)
-{
-        int fl = fcntl(fd, F_GETFL);
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-        for (int waited = 0;; waited += 10) {
-                ssize_t n = read(fd, buf, len);
-                if (n >= 0)
-                        return n;
-                assert_true(errno == EAGAIN || errno == EINTR);
-                if (waited >= timeout_ms)
-                        fail_msg("no data on fd %d within %d ms", fd, timeout_ms);
-                usleep(10 * 1000);
-        }
 }
 
 static void test_exit_code_passes_through(void **state)
