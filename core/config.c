@@ -190,6 +190,7 @@ static void profile_done(struct quilt_profile *prof)
                 chain_entry_done(&prof->entries[i]);
         free(prof->entries);
         free(prof->name);
+        free(prof->network);
 }
 
 static void section_done(struct quilt_config_section *s)
@@ -467,6 +468,16 @@ static int chain_key(struct parser *p, const char *key, const char *value)
 {
         struct quilt_profile *prof = &p->cfg->profiles[p->cur->index];
 
+        if (!strcmp(key, "network")) {
+                /* Checked against the chain's plugins once they are loaded. */
+                if (strcmp(value, "none") && strcmp(value, "loopback") && strcmp(value, "bridge"))
+                        return fail(p, "[%s] network: '%s' is not none, loopback or bridge",
+                                    p->cur->name, value);
+                free(prof->network);
+                prof->network = strdup(value);
+                prof->network_line = p->line;
+                return prof->network ? 0 : fail_oom(p);
+        }
         if (strcmp(key, "chain") != 0)
                 return fail(p, "unknown key '%s' in [%s]", key, p->cur->name);
         if (prof->line > 0)

@@ -30,6 +30,8 @@ struct quilt_profile {
         int line;                               /* where its chain key stands */
         bool resource_control;                  /* a plugin applies Resources (quiltd fills it in) */
         uint64_t features;                      /* QUILT_FEATURE_* of its plugins (quiltd fills it in) */
+        char *network;                          /* its `network` key: the default mode, or NULL */
+        int network_line;
 };
 
 struct quilt_config {

@@ -111,6 +111,20 @@ static int host_child_phase(struct quilt_container *c, uint32_t setup_command, c
         return quilt_child_report_phase(setup_command, command);
 }
 
+/* Set once, before any plugin is loaded (quiltd and the monitor, from
+ * their configuration); NULL until then. */
+static const char *host_state_dir_path;
+
+void quilt_host_set_state_dir(const char *state_dir)
+{
+        host_state_dir_path = state_dir;
+}
+
+static const char *host_state_dir(void)
+{
+        return host_state_dir_path;
+}
+
 static const struct quilt_host host_table = {
         .abi_version = QUILT_PLUGIN_ABI_VERSION,
         .struct_size = sizeof(struct quilt_host),
@@ -119,6 +133,7 @@ static const struct quilt_host host_table = {
         .remove_tree = quilt_remove_tree,
         .child_phase = host_child_phase,
         .open_in_root = quilt_open_in_root,
+        .state_dir = host_state_dir,
 };
 
 const struct quilt_host *quilt_host_table(void)

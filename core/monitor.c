@@ -1138,6 +1138,7 @@ static int setup(struct monitor *m, struct quilt_error *err)
         if (m->state_dir && (r = quilt_config_set_string(&m->cfg->state_dir, m->state_dir)) < 0)
                 return quilt_error_set(err, r, "out of memory");
         quilt_host_set_log_level(m->cfg->log_level);
+        quilt_host_set_state_dir(m->cfg->state_dir);
         const struct quilt_profile *profile = quilt_config_profile(m->cfg, m->profile);
         if (!profile)
                 return quilt_error_set(err, -ENOENT, "profile '%s' is not configured", m->profile);

@@ -420,3 +420,16 @@ uint64_t quilt_plugin_chain_features(const struct quilt_plugin_chain *chain)
         }
         return features;
 }
+
+uint64_t quilt_network_feature(const char *mode)
+{
+        if (!mode)
+                return 0;
+        if (!strcmp(mode, "none"))
+                return QUILT_FEATURE_NETWORK_NONE;
+        if (!strcmp(mode, "loopback"))
+                return QUILT_FEATURE_NETWORK_LOOPBACK;
+        if (!strcmp(mode, "bridge"))
+                return QUILT_FEATURE_NETWORK_BRIDGE;
+        return 0;
+}

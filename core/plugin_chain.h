@@ -94,6 +94,12 @@ int quilt_plugin_chain_attach(struct quilt_plugin_chain *chain, struct quilt_con
 
 /* The host services table given to plugins (log, config_apply, remove_tree). */
 const struct quilt_host *quilt_host_table(void);
+/* QUILT_FEATURE_NETWORK_* for a mode ("none", "loopback", "bridge"); 0
+ * for anything else. */
+uint64_t quilt_network_feature(const char *mode);
+
+/* What the table's state_dir() answers; the string must outlive the plugins. */
+void quilt_host_set_state_dir(const char *state_dir);
 /* In the container process: where quilt_host.child_phase reports (the
  * monitor's child pipe, see child_protocol.h) and waits for the monitor's
  * acknowledgement (a byte on the sync pipe). */

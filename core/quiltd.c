@@ -166,6 +166,13 @@ static int validate_chains(struct quilt_config *cfg, bool print, struct quilt_er
                 p->resource_control = chain_has_resource_control(chain);
                 p->features = quilt_plugin_chain_features(chain);
                 quilt_plugin_chain_free(chain);
+                if (p->network && !(p->features & quilt_network_feature(p->network)))
+                        return quilt_error_set(err, -EINVAL,
+                                               "%s:%d: [%s%s] network: no plugin of the chain "
+                                               "provides '%s'",
+                                               cfg->path ? cfg->path : "(config)", p->network_line,
+                                               p->name && p->name[0] ? "profile." : "plugins",
+                                               p->name ? p->name : "", p->network);
                 if (print)
                         print_chain(p);
         }
@@ -407,6 +414,7 @@ static int run_daemon(struct quilt_config *cfg, const char *config_path)
 {
         struct quilt_error err = {};
 
+        quilt_host_set_state_dir(cfg->state_dir);
         if (validate_chains(cfg, false, &err) < 0) {
                 quilt_daemon_log(QUILT_LOG_ERROR, "%s", err.message);
                 return 1;
@@ -484,6 +492,7 @@ int main(int argc, char **argv)
         quilt_host_set_log_level(cfg->log_level);
 
         if (o.check_config) {
+                quilt_host_set_state_dir(cfg->state_dir);
                 if (validate_chains(cfg, true, &err) < 0) {
                         fprintf(stderr, "quiltd: %s\n", err.message);
                         return 1;

@@ -203,6 +203,15 @@ struct quilt_mount {
         uint64_t size_bytes;                    /* TMPFS: 0 = the kernel's default */
 };
 
+/* A published port of CreateContainerRequest.ports: connections to the
+ * host's `host_port` reach the container's `container_port`. */
+struct quilt_port {
+        uint32_t struct_size;
+        int protocol;                           /* IPPROTO_TCP or IPPROTO_UDP */
+        uint16_t host_port;                     /* 1..65535 */
+        uint16_t container_port;                /* 1..65535 */
+};
+
 struct quilt_container {
         /* sizeof(struct quilt_container) as the core was built: fields
          * past it are absent (check with QUILT_CONTAINER_HAS). */
@@ -249,6 +258,18 @@ struct quilt_container {
         const void *seccomp_filter;
         size_t seccomp_filter_len;
         const char *seccomp_profile;            /* the request's profile name or path ("" = the chain's) */
+        /* Networking.  `network` is the request's mode as quiltd resolved
+         * it (the chain's default when the request named none): "none" (a
+         * network namespace with nothing up), "loopback" (only lo, up),
+         * "bridge" (eth0 on a host bridge), or "" when no plugin of the
+         * chain provides networking.  Only a plugin whose features have
+         * the mode acts on it. */
+        const char *network;
+        const struct quilt_port *const *ports;  /* n_ports published ports (bridge only) */
+        size_t n_ports;
+        /* A network plugin's post_start writes the container's address
+         * here ("10.88.0.5"); the core shows it in status and events. */
+        char ip_address[48];
 };
 
 struct quilt_host {
@@ -277,6 +298,10 @@ struct quilt_host {
          * created with that mode.  Returns an O_PATH | O_CLOEXEC fd, or a
          * negative errno with `err` filled ("PATH: reason"). */
         int (*open_in_root)(int root_fd, const char *path, mode_t mkdir_mode, struct quilt_error *err);
+        /* The daemon's state directory (absolute).  A plugin keeps state
+         * shared by all containers (address leases, say) below
+         * STATE_DIR/plugins/NAME/, which it creates itself. */
+        const char *(*state_dir)(void);
 };
 
 /* True when the core's container struct has `field` (appended later). */
@@ -299,6 +324,11 @@ struct quilt_host {
 #define QUILT_FEATURE_READ_ONLY_ROOTFS (UINT64_C(1) << 2) /* honours c->read_only_rootfs */
 #define QUILT_FEATURE_CAPABILITIES (UINT64_C(1) << 3)   /* applies c->cap_add, c->cap_drop */
 #define QUILT_FEATURE_SECCOMP (UINT64_C(1) << 4)        /* honours c->seccomp_profile */
+/* Network modes (c->network) a plugin provides; a request for a mode no
+ * plugin of its chain has is refused (INVALID_ARGUMENT). */
+#define QUILT_FEATURE_NETWORK_NONE (UINT64_C(1) << 5)     /* "none" */
+#define QUILT_FEATURE_NETWORK_LOOPBACK (UINT64_C(1) << 6) /* "loopback" */
+#define QUILT_FEATURE_NETWORK_BRIDGE (UINT64_C(1) << 7)   /* "bridge", with c->ports */
 
 typedef int (*quilt_hook_fn)(void *state, struct quilt_container *c, struct quilt_error *err);
 
