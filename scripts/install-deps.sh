@@ -5,7 +5,7 @@ packages=(
   meson ninja-build pkg-config gcc libc6-dev
   libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
   libarchive-dev libinih-dev libcmocka-dev libjson-c-dev libcurl4-openssl-dev
-  libcap-dev libseccomp-dev
+  libcap-dev libseccomp-dev libmnl-dev libnftables-dev nftables
   busybox-static iproute2 util-linux procps
   python3 python3-grpcio python3-protobuf python3-pytest
   protobuf-compiler protobuf-compiler-grpc
