@@ -127,6 +127,7 @@ static int parse_create_options(const struct quilt_cli_command *cmd, int argc, c
                 case QUILT_CLI_OPT_SETUP ... QUILT_CLI_OPT_WORKLOAD_END - 1:
                 case QUILT_CLI_OPT_VOLUME:
                 case QUILT_CLI_OPT_USER:
+                case QUILT_CLI_OPT_PUBLISH:
                         r = quilt_cli_workload_option(cmd, c, optarg, &o->workload);
                         if (r >= 0)
                                 return r;

@@ -93,6 +93,15 @@ static void print_workload_human(const Quilt__V1__ContainerStatusResponse *st)
                 printf("mounts: %zu\n", st->n_mounts);
         for (size_t i = 0; i < st->n_mounts; i++)
                 print_mount_human(st->mounts[i]);
+        print_field("network", st->network);
+        print_field("ip_address", st->ip_address);
+        if (st->n_ports == 0)
+                printf("ports: -\n");
+        else
+                printf("ports: %zu\n", st->n_ports);
+        for (size_t i = 0; i < st->n_ports; i++)
+                printf("  %u->%u/%s\n", st->ports[i]->host_port, st->ports[i]->container_port,
+                       st->ports[i]->protocol[0] ? st->ports[i]->protocol : "tcp");
 }
 
 static void print_status_human(const Quilt__V1__ContainerStatusResponse *st)

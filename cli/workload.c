@@ -19,7 +19,9 @@ int quilt_cli_workload_init(struct quilt_cli_workload *w, int argc)
         w->rlimits = calloc(n, sizeof(*w->rlimits));
         w->cap_add = calloc(n, sizeof(*w->cap_add));
         w->cap_drop = calloc(n, sizeof(*w->cap_drop));
-        if (!w->setup || !w->groups || !w->mounts || !w->rlimits || !w->cap_add || !w->cap_drop) {
+        w->ports = calloc(n, sizeof(*w->ports));
+        if (!w->setup || !w->groups || !w->mounts || !w->rlimits || !w->cap_add || !w->cap_drop ||
+            !w->ports) {
                 quilt_cli_workload_free(w);
                 return -ENOMEM;
         }
@@ -42,6 +44,9 @@ void quilt_cli_workload_free(struct quilt_cli_workload *w)
         free(w->mount_ptrs);
         free(w->rlimit_msgs);
         free(w->rlimit_ptrs);
+        free(w->ports);
+        free(w->port_msgs);
+        free(w->port_ptrs);
         *w = (struct quilt_cli_workload) {};
 }
 
@@ -104,6 +109,19 @@ int quilt_cli_workload_option(const struct quilt_cli_command *cmd, int c, const 
                         return quilt_cli_usage_error(cmd, "--seccomp-profile needs a name or a path");
                 w->seccomp_profile = arg;
                 return -1;
+        case QUILT_CLI_OPT_NETWORK:
+                if (strcmp(arg, "none") && strcmp(arg, "loopback") && strcmp(arg, "bridge"))
+                        return quilt_cli_usage_error(cmd, "--network: '%s' is not none, loopback or bridge",
+                                                     arg);
+                w->network = arg;
+                return -1;
+        case QUILT_CLI_OPT_PUBLISH: {
+                const char *why = NULL;
+                if (quilt_parse_port_option(arg, &w->ports[w->n_ports], &why) < 0)
+                        return quilt_cli_usage_error(cmd, "-p '%s': %s", arg, why);
+                w->n_ports++;
+                return -1;
+        }
         case QUILT_CLI_OPT_INIT:
                 w->init = true;
                 return -1;
@@ -171,6 +189,12 @@ int quilt_cli_workload_check(const struct quilt_cli_command *cmd, const struct q
                 for (size_t k = 0; k < i; k++)
                         if (!strcmp(w->rlimits[i].type, w->rlimits[k].type))
                                 return quilt_cli_usage_error(cmd, "--ulimit %s is given twice", w->rlimits[i].type);
+        for (size_t i = 0; i < w->n_ports; i++)
+                for (size_t k = 0; k < i; k++)
+                        if (w->ports[i].host_port == w->ports[k].host_port &&
+                            !strcmp(w->ports[i].protocol, w->ports[k].protocol))
+                                return quilt_cli_usage_error(cmd, "-p: host port %u/%s is published twice",
+                                                             w->ports[i].host_port, w->ports[i].protocol);
         return -1;
 }
 
@@ -238,5 +262,23 @@ int quilt_cli_workload_apply(struct quilt_cli_workload *w, Quilt__V1__CreateCont
         req->n_cap_drop = w->n_cap_drop;
         if (w->seccomp_profile)
                 req->seccomp_profile = (char *)w->seccomp_profile;
+        if (w->network)
+                req->network = (char *)w->network;
+        if (w->n_ports) {
+                w->port_msgs = calloc(w->n_ports, sizeof(*w->port_msgs));
+                w->port_ptrs = calloc(w->n_ports, sizeof(*w->port_ptrs));
+                if (!w->port_msgs || !w->port_ptrs)
+                        return -ENOMEM;
+                for (size_t i = 0; i < w->n_ports; i++) {
+                        Quilt__V1__PortMapping *p = &w->port_msgs[i];
+                        *p = (Quilt__V1__PortMapping) QUILT__V1__PORT_MAPPING__INIT;
+                        p->host_port = w->ports[i].host_port;
+                        p->container_port = w->ports[i].container_port;
+                        p->protocol = (char *)w->ports[i].protocol;
+                        w->port_ptrs[i] = p;
+                }
+                req->ports = w->port_ptrs;
+                req->n_ports = w->n_ports;
+        }
         return 0;
 }

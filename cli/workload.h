@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "mount_spec.h"
+#include "port_spec.h"
 
 enum {
         QUILT_CLI_OPT_SETUP = 0x300,
@@ -28,13 +29,15 @@ enum {
         QUILT_CLI_OPT_CAP_ADD,
         QUILT_CLI_OPT_CAP_DROP,
         QUILT_CLI_OPT_SECCOMP_PROFILE,
+        QUILT_CLI_OPT_NETWORK,
         QUILT_CLI_OPT_WORKLOAD_END,             /* not an option: create takes SETUP ... END - 1 */
         QUILT_CLI_OPT_VOLUME = 'v',
         QUILT_CLI_OPT_USER = 'u',
+        QUILT_CLI_OPT_PUBLISH = 'p',
 };
 
 /* The short ones for getopt's optstring. */
-#define QUILT_CLI_WORKLOAD_SHORT "v:u:"
+#define QUILT_CLI_WORKLOAD_SHORT "v:u:p:"
 #define QUILT_CLI_WORKLOAD_OPTIONS                                                      \
         { "setup", required_argument, NULL, QUILT_CLI_OPT_SETUP },                      \
         { "setup-timeout", required_argument, NULL, QUILT_CLI_OPT_SETUP_TIMEOUT },      \
@@ -51,7 +54,9 @@ enum {
         { "ready-interval", required_argument, NULL, QUILT_CLI_OPT_READY_INTERVAL },    \
         { "cap-add", required_argument, NULL, QUILT_CLI_OPT_CAP_ADD },                  \
         { "cap-drop", required_argument, NULL, QUILT_CLI_OPT_CAP_DROP },                \
-        { "seccomp-profile", required_argument, NULL, QUILT_CLI_OPT_SECCOMP_PROFILE }
+        { "seccomp-profile", required_argument, NULL, QUILT_CLI_OPT_SECCOMP_PROFILE },  \
+        { "network", required_argument, NULL, QUILT_CLI_OPT_NETWORK },                  \
+        { "publish", required_argument, NULL, QUILT_CLI_OPT_PUBLISH }
 
 #define QUILT_CLI_WORKLOAD_HELP                                                                         \
         "  --setup CMD             run CMD with /bin/sh -c before the command, as root, in\n"            \
@@ -76,6 +81,17 @@ enum {
         "  --ulimit NAME=SOFT[:HARD]\n"                                                                  \
         "                          a resource limit (nofile, nproc, core, stack, memlock, ...);\n"       \
         "                          SOFT and HARD a number or unlimited; HARD defaults to SOFT;\n"        \
+        "                          repeatable\n"                                                        \
+        "  --ready-probe CMD       ready once `/bin/sh -c CMD` in the container exits 0\n"              \
+        "  --ready-interval MS     how often the probe runs (default 500)\n"                            \
+        "  --cap-add CAP, --cap-drop CAP\n"                                                             \
+        "                          a capability on top of / taken from the default set (ALL\n"          \
+        "                          drops every one); repeatable\n"                                      \
+        "  --seccomp-profile P     default, unconfined (where allowed), a configured name or\n"         \
+        "                          an absolute path of a Docker/OCI seccomp JSON profile\n"             \
+        "  --network MODE          none, loopback or bridge (default: the chain's)\n"                   \
+        "  -p, --publish HOST:CONTAINER[/tcp|/udp]\n"                                                   \
+        "                          publish a container port on the host (bridge only);\n"               \
         "                          repeatable\n"
 
 struct quilt_cli_workload {
@@ -98,12 +114,17 @@ struct quilt_cli_workload {
         const char **cap_drop;
         size_t n_cap_drop;
         const char *seccomp_profile;
+        const char *network;
+        struct quilt_port_spec *ports;
+        size_t n_ports;
 
         /* What a request points into after quilt_cli_workload_apply(). */
         Quilt__V1__Mount *mount_msgs;
         Quilt__V1__Mount **mount_ptrs;
         Quilt__V1__Rlimit *rlimit_msgs;
         Quilt__V1__Rlimit **rlimit_ptrs;
+        Quilt__V1__PortMapping *port_msgs;
+        Quilt__V1__PortMapping **port_ptrs;
 };
 
 /* Room for one value per argument.  -ENOMEM or 0. */

@@ -57,12 +57,16 @@ struct quilt_container_record {
         bool read_only_rootfs;
         uint32_t n_setup_commands;
         bool has_readiness_probe;
+        char *network;                          /* the mode in force ("" when the chain has none) */
+        Quilt__V1__PortMapping **ports;         /* as requested, for the status */
+        size_t n_ports;
         int64_t created_ns;
 
         /* lock */
         enum quilt_state state;
         uint32_t setup_command;                 /* SETUP: the one running (1..) */
         bool ready;                             /* its readiness probe succeeded */
+        char ip_address[48];                    /* from the monitor ("address A"), or "" */
         pid_t pid;
         int exit_code;
         int exit_signal;

@@ -20,6 +20,7 @@
 #include "state_file.h"
 #include "util.h"
 #include "volumes.h"
+#include "network_request.h"
 #include "workload_request.h"
 
 /* How long a stop waits for the monitor after SIGKILL before giving up. */
@@ -48,6 +49,8 @@ static void record_free(struct quilt_container_record *c)
         quilt_strv_free(c->command);
         quilt_strv_free(c->volumes);
         quilt_mounts_free(c->mounts, c->n_mounts);
+        quilt_ports_free(c->ports, c->n_ports);
+        free(c->network);
         free(c->user);
         free(c);
 }
@@ -117,6 +120,9 @@ void quilt_status_response_free(Quilt__V1__ContainerStatusResponse *r)
         free(r->resources);
         quilt_strv_free(r->command);
         quilt_mounts_free(r->mounts, r->n_mounts);
+        quilt_ports_free(r->ports, r->n_ports);
+        free(r->network);
+        free(r->ip_address);
         free(r->user);
         free(r);
 }
@@ -195,8 +201,13 @@ static Quilt__V1__ContainerStatusResponse *status_response(const struct quilt_co
         r->user = strdup(c->user);
         r->mounts = quilt_mounts_copy(c->mounts, c->n_mounts);
         r->n_mounts = r->mounts ? c->n_mounts : 0;
+        r->network = strdup(c->network);
+        r->ip_address = strdup(c->ip_address);
+        r->ports = quilt_ports_copy(c->ports, c->n_ports);
+        r->n_ports = r->ports ? c->n_ports : 0;
         if (!r->container_id || !r->name || !r->error_message || !r->image || !r->profile ||
-            !r->hostname || !r->command || !r->resources || !r->user || !r->mounts) {
+            !r->hostname || !r->command || !r->resources || !r->user || !r->mounts ||
+            !r->network || !r->ip_address || !r->ports) {
                 quilt_status_response_free(r);
                 return NULL;
         }
@@ -360,6 +371,8 @@ static int validate_request(struct quilt_manager *m, const Quilt__V1__CreateCont
                                         "resources: the %s%s%s chain has no resource-control plugin to apply them (add cgroup to its chain)",
                                         *req->profile ? "'" : "default", req->profile,
                                         *req->profile ? "'" : "");
+        if (quilt_network_validate(req, profile, st) < 0)
+                return -1;
         return quilt_workload_validate(req, profile, st);
 }
 
@@ -409,6 +422,7 @@ static int write_spec(const struct quilt_container_record *c,
         spec.working_directory = req->working_directory[0] ? req->working_directory : "/";
         spec.init = c->init;
         spec.no_init = !c->init;
+        spec.network = c->network;
 
         size_t len = quilt__v1__create_container_request__get_packed_size(&spec);
         _cleanup_free_ uint8_t *buf = malloc(len ? len : 1);
@@ -470,10 +484,14 @@ static struct quilt_container_record *record_new(struct quilt_manager *m,
         c->read_only_rootfs = req->read_only_rootfs;
         c->n_setup_commands = (uint32_t)req->n_setup_commands;
         c->has_readiness_probe = req->n_readiness_probe > 0;
+        /* A spec read back at restart has the mode resolved already. */
+        c->network = strdup(quilt_network_resolve(req->network, quilt_config_profile(m->cfg, req->profile)));
+        c->ports = quilt_ports_copy(req->ports, req->n_ports);
+        c->n_ports = req->n_ports;
         if (asprintf(&c->dir, "%s/%s", m->containers_dir, c->id) < 0)
                 c->dir = NULL;
         if (!c->name || !c->image || !c->profile || !c->hostname || !c->command || !c->dir ||
-            !c->volumes || !c->mounts || !c->user)
+            !c->volumes || !c->mounts || !c->user || !c->network || !c->ports)
                 goto fail;
         return c;
 fail:
@@ -1077,6 +1095,7 @@ static void recover_containers(struct quilt_manager *m)
                 c->oom_killed = rs.oom_killed;
                 c->setup_command = rs.setup_command;
                 c->ready = rs.ready;
+                snprintf(c->ip_address, sizeof(c->ip_address), "%s", rs.ip_address);
                 c->monitor_done = true;
                 snprintf(c->error, sizeof(c->error), "%s", rs.error);
                 if (!quilt_state_is_terminal(c->state)) {

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -22,6 +23,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "child_protocol.h"
@@ -63,6 +65,8 @@ struct monitor {
         struct quilt_mount *mounts;
         const struct quilt_mount **mount_list;
         char **mount_sources;                   /* volume directories */
+        struct quilt_port *ports;
+        const struct quilt_port **port_list;
         struct quilt_process_settings process;
         bool apply_process;                     /* the request set user, groups or rlimits */
         int init_fd;                            /* sealed quilt-init memfd, or -1 */
@@ -680,6 +684,13 @@ static int start_container(struct monitor *m)
                 set_failed(m, err.message);
                 return -1;
         }
+        /* Known before "running", so the started event can carry it. */
+        if (m->c.ip_address[0]) {
+                m->c.ip_address[sizeof(m->c.ip_address) - 1] = '\0';
+                snprintf(m->rs.ip_address, sizeof(m->rs.ip_address), "%s", m->c.ip_address);
+                save_state(m);
+                notify(m, "address %s", m->c.ip_address);
+        }
         poll_control(m);
         if (m->pending_signal) {
                 set_failed(m, "stopped before the command started");
@@ -1056,6 +1067,27 @@ static int load_mounts(struct monitor *m, struct quilt_error *err)
         return 0;
 }
 
+/* The request's published ports as plugins get them (quiltd checked them). */
+static int load_ports(struct monitor *m)
+{
+        size_t n = m->spec->n_ports;
+        m->ports = calloc(n ? n : 1, sizeof(*m->ports));
+        m->port_list = calloc(n + 1, sizeof(*m->port_list));
+        if (!m->ports || !m->port_list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const Quilt__V1__PortMapping *in = m->spec->ports[i];
+                m->ports[i] = (struct quilt_port){
+                        .struct_size = sizeof(struct quilt_port),
+                        .protocol = !strcasecmp(in->protocol, "udp") ? IPPROTO_UDP : IPPROTO_TCP,
+                        .host_port = (uint16_t)in->host_port,
+                        .container_port = (uint16_t)in->container_port,
+                };
+                m->port_list[i] = &m->ports[i];
+        }
+        return 0;
+}
+
 static int load_spec(struct monitor *m, struct quilt_error *err)
 {
         _cleanup_free_ char *path = NULL, *data = NULL;
@@ -1088,6 +1120,8 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
         if (!m->setup_commands || !m->cap_add || !m->cap_drop)
                 return -ENOMEM;
         if ((r = load_mounts(m, err)) < 0)
+                return r;
+        if ((r = load_ports(m)) < 0)
                 return r;
 
         const Quilt__V1__Resources *res = m->spec->resources;
@@ -1123,6 +1157,9 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
                 .cap_drop = m->cap_drop,
                 .capabilities = ~UINT64_C(0),   /* until a capability plugin decides */
                 .seccomp_profile = m->spec->seccomp_profile,
+                .network = m->spec->network,
+                .ports = m->port_list,
+                .n_ports = m->spec->n_ports,
         };
         return 0;
 }
@@ -1170,6 +1207,8 @@ static void free_monitor(struct monitor *m)
         quilt_strv_free(m->cap_drop);
         free(m->mount_list);
         free(m->mounts);
+        free(m->port_list);
+        free(m->ports);
         quilt_process_settings_clear(&m->process);
         quilt_closep(&m->init_fd);
         quilt_strv_free(m->init_argv);

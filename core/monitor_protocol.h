@@ -4,6 +4,7 @@
  *
  * monitor -> quiltd
  *   "pid PID"                   the container process exists (host pid)
+ *   "address A"                 a network plugin gave the container address A
  *   "setup N"                   setup command N (1..) runs: state SETUP
  *   "running STARTED_NS"        the command has been exec'd
  *   "failed MESSAGE"            a stage or the exec failed; no command runs

@@ -415,7 +415,9 @@ uint64_t quilt_plugin_chain_features(const struct quilt_plugin_chain *chain)
         for (size_t i = 0; chain && i < chain->n; i++) {
                 const struct quilt_plugin *p = chain->plugins[i].plugin;
                 /* A plugin built before `features` existed provides none. */
-                if (p->struct_size >= offsetof(struct quilt_plugin, features) + sizeof(p->features))
+                if (QUILT_PLUGIN_FIELD(p, configured_features))
+                        features |= p->configured_features(chain->plugins[i].state);
+                else if (p->struct_size >= offsetof(struct quilt_plugin, features) + sizeof(p->features))
                         features |= p->features;
         }
         return features;

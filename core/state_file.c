@@ -58,6 +58,8 @@ int quilt_run_state_write(const char *dir, const struct quilt_run_state *s)
                 fprintf(f, "setup_command=%u\n", (unsigned)s->setup_command);
         if (s->ready)
                 fputs("ready=1\n", f);
+        if (s->ip_address[0])
+                fprintf(f, "ip_address=%s\n", s->ip_address);
         if (s->entered)         /* absent: not known (the monitor never got that far) */
                 fprintf(f, "entered=%s\n", s->entered);
         if (fclose(f) != 0)
@@ -113,6 +115,8 @@ int quilt_run_state_read(const char *dir, struct quilt_run_state *ret)
                         ret->finished_ns = strtoll(v, NULL, 10);
                 else if (!strcmp(line, "ready"))
                         ret->ready = atoi(v) != 0;
+                else if (!strcmp(line, "ip_address"))
+                        snprintf(ret->ip_address, sizeof(ret->ip_address), "%s", v);
                 else if (!strcmp(line, "setup_command"))
                         ret->setup_command = (uint32_t)strtoul(v, NULL, 10);
                 else if (!strcmp(line, "oom_killed"))

@@ -30,6 +30,7 @@ struct quilt_run_state {
         struct quilt_stats stats;               /* the last figures read (after the exit) */
         int64_t stats_ns;
         char error[QUILT_ERROR_MESSAGE_MAX];
+        char ip_address[48];                    /* a network plugin's address for it, or "" */
         /* Chain instances whose stages began ("ns,rootfs"), so a later
          * cleanup runs exactly those; malloc'd, NULL when none. */
         char *entered;

@@ -82,6 +82,8 @@ static void apply_message(struct quilt_container_record *c, const char *msg)
         unsigned long seq;
         if (sscanf(msg, "pid %d", &a) == 1) {
                 c->pid = a;
+        } else if (!strncmp(msg, "address ", 8)) {
+                snprintf(c->ip_address, sizeof(c->ip_address), "%.47s", msg + 8);
         } else if (sscanf(msg, "setup %d", &a) == 1 && a > 0) {
                 if (c->state == QUILT_STATE_SETUP ||
                     quilt_state_transition_allowed(c->state, QUILT_STATE_SETUP)) {
@@ -96,8 +98,10 @@ static void apply_message(struct quilt_container_record *c, const char *msg)
                 if (quilt_state_transition_allowed(c->state, QUILT_STATE_RUNNING)) {
                         c->state = QUILT_STATE_RUNNING;
                         c->started_ns = ts;
+                        /* The key list ends early when there is no address. */
                         quilt_events_emit(c->manager->events, "started", c->id, c->name,
-                                          "pid", QUILT_EVENT_INT(c->pid), NULL);
+                                          "pid", QUILT_EVENT_INT(c->pid),
+                                          c->ip_address[0] ? "ip_address" : NULL, c->ip_address, NULL);
                 }
         } else if (!strcmp(msg, "ready")) {
                 if (c->state == QUILT_STATE_RUNNING && !c->ready) {

@@ -178,7 +178,8 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_plugin, update), 112);
         assert_int_equal(offsetof(struct quilt_plugin, features), 120);
         assert_int_equal(offsetof(struct quilt_plugin, attach), 128);
-        assert_int_equal(sizeof(struct quilt_plugin), 136);
+        assert_int_equal(offsetof(struct quilt_plugin, configured_features), 136);
+        assert_int_equal(sizeof(struct quilt_plugin), 144);
 
         assert_int_equal(offsetof(struct quilt_container, id), 8);
         assert_int_equal(offsetof(struct quilt_container, name), 16);
@@ -206,7 +207,16 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_container, seccomp_filter), 176);
         assert_int_equal(offsetof(struct quilt_container, seccomp_filter_len), 184);
         assert_int_equal(offsetof(struct quilt_container, seccomp_profile), 192);
-        assert_int_equal(sizeof(struct quilt_container), 200);
+        assert_int_equal(offsetof(struct quilt_container, network), 200);
+        assert_int_equal(offsetof(struct quilt_container, ports), 208);
+        assert_int_equal(offsetof(struct quilt_container, n_ports), 216);
+        assert_int_equal(offsetof(struct quilt_container, ip_address), 224);
+        assert_int_equal(sizeof(struct quilt_container), 272);
+
+        assert_int_equal(offsetof(struct quilt_port, protocol), 4);
+        assert_int_equal(offsetof(struct quilt_port, host_port), 8);
+        assert_int_equal(offsetof(struct quilt_port, container_port), 10);
+        assert_int_equal(sizeof(struct quilt_port), 12);
 
         assert_int_equal(offsetof(struct quilt_mount, type), 4);
         assert_int_equal(offsetof(struct quilt_mount, source), 8);
@@ -239,7 +249,8 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_host, remove_tree), 24);
         assert_int_equal(offsetof(struct quilt_host, child_phase), 32);
         assert_int_equal(offsetof(struct quilt_host, open_in_root), 40);
-        assert_int_equal(sizeof(struct quilt_host), 48);
+        assert_int_equal(offsetof(struct quilt_host, state_dir), 48);
+        assert_int_equal(sizeof(struct quilt_host), 56);
 
         assert_int_equal(offsetof(struct quilt_error, code), 0);
         assert_int_equal(offsetof(struct quilt_error, message), 4);

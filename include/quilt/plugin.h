@@ -376,6 +376,11 @@ struct quilt_plugin {
          * (its cgroup, say).  The process waits until every plugin is done;
          * it then enters the container's namespaces and root itself. */
         int (*attach)(void *state, struct quilt_container *c, pid_t pid, struct quilt_error *err);
+
+        /* What this instance provides as configured, when that depends on
+         * its section (ns without `net` provides no network mode); NULL:
+         * `features` as is. */
+        uint64_t (*configured_features)(void *state);
 };
 
 #ifdef __cplusplus

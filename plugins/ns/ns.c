@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -110,7 +111,9 @@ static int ns_in_child(void *state, struct quilt_container *c, struct quilt_erro
                                        strerror(-r));
         }
 
-        if (cfg->loopback_up) {
+        /* "none": the namespace keeps even lo down. */
+        bool no_network = QUILT_CONTAINER_HAS(c, network) && c->network && !strcmp(c->network, "none");
+        if (cfg->loopback_up && cfg->net && !no_network) {
                 r = ns_loopback_up(err);
                 if (r < 0)
                         return r;
@@ -146,6 +149,17 @@ static int ns_in_child(void *state, struct quilt_container *c, struct quilt_erro
         return ns_apply_paths(cfg, proc_fd, sys_fd, c->rootfs, err);
 }
 
+/* With its own network namespace ns provides "none" and, bringing lo up,
+ * "loopback"; without, no network mode at all. */
+static uint64_t ns_configured_features(void *state)
+{
+        const struct ns_config *cfg = &((struct ns_state *)state)->cfg;
+
+        if (!cfg->net)
+                return 0;
+        return QUILT_FEATURE_NETWORK_NONE | (cfg->loopback_up ? QUILT_FEATURE_NETWORK_LOOPBACK : 0);
+}
+
 QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
         .abi_version = QUILT_PLUGIN_ABI_VERSION,
         .struct_size = sizeof(struct quilt_plugin),
@@ -155,4 +169,6 @@ QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
         .fini = ns_fini,
         .pre_clone = ns_pre_clone,
         .in_child = ns_in_child,
+        .features = QUILT_FEATURE_NETWORK_NONE | QUILT_FEATURE_NETWORK_LOOPBACK,
+        .configured_features = ns_configured_features,
 };
