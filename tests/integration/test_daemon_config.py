@@ -68,6 +68,10 @@ def test_missing_plugin_refused(env):
     ("[plugins]\nchain = rootfs\n[quilt_test_section]\nx = 1\n", 3),
     ("[plugins]\nchain = rootfs\n\n[rootfs]\nmode = quilt-test-bogus\n", 5),
     ("[plugins]\nchain = rootfs\n[daemon]\ninsecure_registries =\n", 4),
+    # A chain's default network mode: a bad value, and one no plugin provides.
+    ("[plugins]\nchain = ns, rootfs\nnetwork = quilt-test-bogus\n", 3),
+    ("[plugins]\nchain = rootfs\n\nnetwork = loopback\n", 4),
+    ("[plugins]\nchain = ns, rootfs\n[profile.x]\nchain = ns, rootfs\nnetwork = bridge\n", 5),
 ])
 def test_bad_config_names_file_and_line(env, text, line):
     cfg = env.write_config("bad", text)
@@ -201,6 +205,32 @@ def test_custom_chain_without_network_namespace(env, start_daemon, quilt_for):
     with open("/proc/net/dev") as f:
         host = sorted(l.split(":")[0].strip() for l in f.read().splitlines()[2:] if ":" in l)
     assert inside == host, "net = false but the container sees %s (host: %s)" % (inside, host)
+
+
+def test_network_modes_follow_the_chain(env, start_daemon, quilt_for):
+    """ns with net provides none and loopback (the default); without net
+    the chain has no network mode and a request naming one is refused."""
+    cfg = env.write_config("netmodes", PROFILES_INI.replace("net = true", "net = false") +
+                           "\n[profile.quilt_test_net]\nchain = ns:withnet, rootfs\nnetwork = none\n"
+                           "[ns:withnet]\nnet = true\n")
+    d = start_daemon(cfg, "netmodes")
+    q = quilt_for(d, env.image)
+    r = q.cli("run", "--rm", "--image", env.image, "--network", "loopback", "--", "true")
+    assert r.rc == 1 and "INVALID_ARGUMENT" in r.err and "no networking" in r.err, r
+    cid = q.create(["true"])
+    st = q.status(cid)
+    assert not st.get("network"), st
+    q.ok("rm", "-f", cid)
+    # The profile's `network = none`: lo stays down; asking for loopback brings it up.
+    r = q.cli("run", "--rm", "--image", env.image, "--profile", "quilt_test_net", "--",
+              "ip", "addr", "show", "lo")
+    assert r.rc == 0 and "UP" not in r.out.split(">")[0], r
+    r = q.cli("run", "--rm", "--image", env.image, "--profile", "quilt_test_net", "--network",
+              "loopback", "--", "ip", "addr", "show", "lo")
+    assert r.rc == 0 and "UP" in r.out.split(">")[0] and "127.0.0.1" in r.out, r
+    r = q.cli("run", "--rm", "--image", env.image, "--profile", "quilt_test_net", "--network",
+              "bridge", "--", "true")
+    assert r.rc == 1 and "INVALID_ARGUMENT" in r.err and "bridge" in r.err, r
 
 
 def test_insecure_registries_key(env):
