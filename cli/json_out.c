@@ -223,5 +223,22 @@ void quilt_json_container(struct quilt_json *j, const Quilt__V1__ContainerStatus
         quilt_json_bool(j, st->read_only_rootfs);
         quilt_json_key(j, "ready");
         quilt_json_bool(j, st->ready);
+        quilt_json_key(j, "network");
+        quilt_json_string(j, st->network);
+        quilt_json_key(j, "ipAddress");
+        quilt_json_string(j, st->ip_address);
+        quilt_json_key(j, "ports");
+        quilt_json_begin_array(j);
+        for (size_t i = 0; i < st->n_ports; i++) {
+                quilt_json_begin_object(j);
+                quilt_json_key(j, "hostPort");
+                quilt_json_int(j, st->ports[i]->host_port);
+                quilt_json_key(j, "containerPort");
+                quilt_json_int(j, st->ports[i]->container_port);
+                quilt_json_key(j, "protocol");
+                quilt_json_string(j, st->ports[i]->protocol);
+                quilt_json_end_object(j);
+        }
+        quilt_json_end_array(j);
         quilt_json_end_object(j);
 }

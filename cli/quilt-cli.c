@@ -87,7 +87,8 @@
         "Options:\n"                                                                                     \
         "  --json                  as JSON, with the field names of the proto3 JSON mapping\n"          \
         "                          (containerId, state, ..., setupCommand, setupCommands, init,\n"       \
-        "                          mounts, user, readOnlyRootfs)\n"                                      \
+        "                          mounts, user, readOnlyRootfs, ready, network, ipAddress,\n"         \
+        "                          ports)\n"                                                            \
         "While the setup commands run the state is SETUP and setup_command says which.\n"
 
 #define PS_HELP                                                                                         \
