@@ -32,6 +32,13 @@ OPTIONAL_BUILT = {"quilt-exec": "core/quilt-exec"}
 PROTO_DIR = os.path.join(REPO, "proto")
 CONFIG = os.path.join(REPO, "conf", "quiltd.ini")
 DEFAULT_OUTPUT = os.path.join(REPO, "bench", "results", "latest.md")
+NETWORK_OUTPUT = os.path.join(REPO, "bench", "results", "network.md")   # --network-only
+# Section 6 (network start time) runs a second quiltd with this chain: the
+# default chain plus the network plugins (net_* before rootfs: their in_child
+# bind-mounts /etc/hosts and /etc/resolv.conf into the root before the switch).
+NET_CHAIN = "ns, net_loopback, net_bridge, rootfs, mounts, caps, seccomp, setup"
+NET_PLUGINS = ("net_loopback.so", "net_bridge.so")
+NET_MODES = ("none", "loopback", "bridge")
 
 # crun (1.8) refuses any container on a hybrid host whose cgroup2 mount has a
 # controller enabled, whatever --cgroup-manager says: the check sits before
@@ -310,6 +317,8 @@ class Bench:
         self.load_start = os.getloadavg()[0]
         self.detached = []      # (runtime, id) of run --detach containers
         self.channel = None
+        self.net_quiltd = None  # section 6's own quiltd
+        self.net_bridge = None
 
     # ---- set-up -----------------------------------------------------------
 
@@ -767,6 +776,187 @@ class Bench:
             self.quilt("rm", "-f", name)
         return samples, unavailable
 
+    # ---- 6. network start time ------------------------------------------
+
+    def net_subnet(self):
+        """A free 10.213.N.0/24 (no host route or address in it)."""
+        taken = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
+                               text=True).stdout
+        taken += subprocess.run(["ip", "-4", "addr"], capture_output=True, text=True).stdout
+        for n in range(240, 10, -1):
+            if "10.213.%d." % n not in taken:
+                return "10.213.%d.0/24" % n
+        raise BenchError("no free 10.213.N.0/24 for the bench bridge")
+
+    def start_net_quiltd(self):
+        """A second quiltd whose chain has net_loopback and net_bridge, with a
+        bridge of its own (qb-XXXXXX): ip_forward = false (the host-wide
+        net.ipv4.ip_forward is not touched; nothing here leaves the host),
+        nat = false, remove_on_shutdown = true (bridge and nft table go at
+        its stop)."""
+        missing = [p for p in NET_PLUGINS if not os.path.exists(os.path.join(self.plugins, p))]
+        if missing:
+            raise BenchError("not built: %s" % ", ".join("plugins/" + m for m in missing))
+        for tool in ("ip", "nft"):
+            if not shutil.which(tool):
+                raise BenchError("%s not found (iproute2, nftables)" % tool)
+        self.net_bridge = "qb-%06x" % (os.getpid() & 0xffffff)
+        if subprocess.run(["ip", "link", "show", "dev", self.net_bridge], capture_output=True).returncode == 0:
+            raise BenchError("a link named %s exists already" % self.net_bridge)
+        self.net_subnet_value = self.net_subnet()
+        self.net_bridge_label = self.net_bridge
+        with open(os.path.join(self.tmp, "net-bridge"), "w") as f:
+            f.write(self.net_bridge + "\n")      # for run.sh's EXIT trap
+        cfg = os.path.join(self.tmp, "quiltd-net.ini")
+        with open(cfg, "w") as f:
+            f.write("[plugins]\nchain = %s\n"
+                    "[ns]\npid = true\nmount = true\nuts = true\nipc = true\nnet = true\n"
+                    "proc = true\ndev = true\nsys = true\nloopback_up = true\n"
+                    "[rootfs]\nmode = pivot_root\n"
+                    "[net_bridge]\nbridge = %s\nsubnet = %s\nnat = false\nip_forward = false\n"
+                    "remove_on_shutdown = true\ndns = %s\n"
+                    % (NET_CHAIN, self.net_bridge, self.net_subnet_value,
+                       self.net_subnet_value.replace(".0/24", ".53")))
+        self.net_sock = os.path.join(self.tmp, "quiltd-net.sock")
+        self.net_state = os.path.join(self.tmp, "state-net")
+        log = open(os.path.join(self.tmp, "quiltd-net.log"), "w")
+        self.net_quiltd = subprocess.Popen(
+            [self.quiltd_bin, "--config", cfg, "--plugin-dir", self.plugins, "--socket", self.net_sock,
+             "--state-dir", self.net_state],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        with open(os.path.join(self.tmp, "quiltd-net.pid"), "w") as f:
+            f.write("%d\n" % self.net_quiltd.pid)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.net_quiltd.poll() is not None:
+                raise BenchError("the network quiltd exited at start-up: %s" % self.net_log()[-500:])
+            if os.path.exists(self.net_sock) and self.net_cli("ps")[1] == 0:
+                return
+            time.sleep(0.02)
+        raise BenchError("the network quiltd did not answer within 10 s")
+
+    def net_log(self):
+        try:
+            with open(os.path.join(self.tmp, "quiltd-net.log")) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def net_cli(self, *args):
+        return self.local.run([self.cli, "--socket", self.net_sock] + list(args))
+
+    def bench_network(self):
+        """Start cost of the network modes on one daemon: `run --rm
+        --network MODE -- /bin/true` interleaved, and the daemon-side
+        `created` -> `started` of the same without --rm (status --json,
+        then rm).  Returns (samples, stages, unavailable-reason)."""
+        try:
+            self.start_net_quiltd()
+        except BenchError as e:
+            return None, None, str(e)
+        try:
+            # the first bridge container creates the bridge (lazily): one
+            # untimed run, so no timed round pays for it
+            _, rc, out, err = self.net_cli("run", "--rm", "--network", "bridge", "--image", self.image,
+                                           "--", "/bin/true")
+            if rc != 0:
+                return None, None, "run --network bridge: exit %d: %s" % (rc, first_line(err or out))
+            targets = [("net-" + m, self.local,
+                        [self.cli, "--socket", self.net_sock, "run", "--rm", "--network", m,
+                         "--image", self.image, "--", "/bin/true"]) for m in NET_MODES]
+            samples = self.measure_interleaved(targets, self.args.runs, self.args.warmup)
+            stages = {m: [] for m in NET_MODES}
+            for i in range(self.args.warmup + self.args.runs):
+                order = NET_MODES[i % 3:] + NET_MODES[:i % 3]
+                for m in order:
+                    name = self.next_id("net")
+                    _, rc, out, err = self.net_cli("run", "--name", name, "--network", m, "--image",
+                                                   self.image, "--", "/bin/true")
+                    if rc != 0:
+                        raise BenchError("run --network %s: exit %d: %s" % (m, rc, first_line(err or out)))
+                    _, rc, out, err = self.net_cli("status", name, "--json")
+                    self.net_cli("rm", name)
+                    if rc != 0:
+                        raise BenchError("status: %s" % first_line(err))
+                    st = json.loads(out)
+                    if i >= self.args.warmup:
+                        stages[m].append(int(st["startedAtNs"]) - int(st["createdAtNs"]))
+            return samples, stages, None
+        except BenchError as e:
+            return None, None, str(e)
+        finally:
+            self.stop_net_quiltd()
+
+    def stop_net_quiltd(self):
+        """Stop the network quiltd; check that it removed its bridge and nft
+        table (remove_on_shutdown = true) and remove them itself if not."""
+        if self.net_quiltd and self.net_quiltd.poll() is None:
+            if os.path.exists(self.net_sock):
+                _, rc, out, _ = self.net_cli("ps", "--json")
+                if rc == 0:
+                    try:
+                        for c in json.loads(out).get("containers", []):
+                            self.net_cli("rm", "-f", c["containerId"])
+                    except (ValueError, KeyError, AttributeError):
+                        pass
+            self.net_quiltd.send_signal(signal.SIGTERM)
+            try:
+                self.net_quiltd.wait(20)
+            except subprocess.TimeoutExpired:
+                print("bench: the network quiltd ignored SIGTERM; killing it", file=sys.stderr)
+                self.net_quiltd.kill()
+                self.net_quiltd.wait()
+        if not self.net_bridge:
+            return
+        table = "quilt_" + self.net_bridge.replace("-", "_")
+        left = []
+        if subprocess.run(["ip", "link", "show", "dev", self.net_bridge], capture_output=True).returncode == 0:
+            left.append("bridge " + self.net_bridge)
+            subprocess.run(["ip", "link", "del", "dev", self.net_bridge], capture_output=True)
+        if subprocess.run(["nft", "list", "table", "ip", table], capture_output=True).returncode == 0:
+            left.append("nft table ip " + table)
+            subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)
+        if left:
+            self.notes.append("The network quiltd left %s behind at its stop although "
+                              "remove_on_shutdown = true; the bench removed it." % " and ".join(left))
+        self.net_bridge = None
+
+    def report_network(self, samples, stages, unavailable):
+        L = ["## 6. Network start time: `run --rm --network bridge` vs `loopback`", ""]
+        if unavailable:
+            L.append("unavailable: %s" % unavailable)
+            L.append("")
+            return L
+        st = {m: stats(samples["net-" + m]) for m in NET_MODES}
+        ds = {m: stats(stages[m]) for m in NET_MODES}
+        lo, lo_d = st["loopback"]["median"], ds["loopback"]["median"]
+        rows = []
+        for m in NET_MODES:
+            rows.append(("`quilt-cli run --rm --network %s ... -- /bin/true`" % m, fmt_ms(st[m]["median"]),
+                         fmt_ms(st[m]["p90"]), fmt_ms(st[m]["min"]), fmt_ratio(st[m]["median"], lo),
+                         fmt_ms(ds[m]["median"]), fmt_ratio(ds[m]["median"], lo_d)))
+        L.append(md_table(["command", "median ms", "p90 ms", "min ms", "this / loopback",
+                           "`created` → `started` median ms", "this / loopback"], rows))
+        L.append("")
+        br, br_d = st["bridge"]["median"], ds["bridge"]["median"]
+        L.append("Bridge mode costs %s ms more per `run --rm` than loopback (median, %s), %s ms of it "
+                 "between `created` and `started` on the daemon's side (%s)."
+                 % (fmt_ms(br - lo), fmt_ratio(br, lo), fmt_ms(br_d - lo_d), fmt_ratio(br_d, lo_d)))
+        L.append("")
+        L.append("A second quiltd of its own, chain `%s`, bridge `%s` with subnet %s, `nat = false`, "
+                 "`ip_forward = false` (the host-wide setting is not touched), `remove_on_shutdown = "
+                 "true`. The three modes run interleaved in rotating order, %d runs each after %d "
+                 "warm-up rounds; the bridge exists before the first timed run (one untimed bridge "
+                 "container creates it). Bridge mode per container: an address lease, hosts and "
+                 "resolv.conf, a veth pair with one end moved into the container and configured, "
+                 "its removal and the lease's on `--rm`. The `created` → `started` column comes "
+                 "from the same container run without `--rm` (`status --json`, then `rm`)."
+                 % (NET_CHAIN, self.net_bridge_label, self.net_subnet_value, self.args.runs,
+                    self.args.warmup))
+        L.append("")
+        return L
+
     # ---- running it all ---------------------------------------------------
 
     def run(self):
@@ -776,6 +966,19 @@ class Bench:
         self.snapshot_build()
         print("bench: preparing images and bundles in %s" % self.tmp, flush=True)
         self.prepare_image()
+        if self.args.network_only:
+            self.runtimes = []
+            print("bench: network start time only, bridge vs loopback", flush=True)
+            network = self.bench_network()
+            L = ["# Quilt network start time", "",
+                 "Generated by `bench/run.sh --network-only --runs %d` (warm-up %d rounds, dropped) in "
+                 "%.0f s; medians and p90s in milliseconds." % (self.args.runs, self.args.warmup,
+                                                                 time.monotonic() - started), "",
+                 md_table(["", ""], self.environment(), "ll"), ""]
+            L += self.report_network(*network)
+            L += ["- " + n for n in self.notes]
+            self.write_report("\n".join(L))
+            return
         crun = self.args.crun if self.args.crun else shutil.which("crun")
         runc = self.args.runc if self.args.runc else shutil.which("runc")
         self.runtimes = [
@@ -790,18 +993,23 @@ class Bench:
         self.start_quiltd()
         quiltd_fresh = read_status_kb(self.quiltd.pid)
         n = self.args.runs
-        print("bench: 1/5 start-to-exit latency (%d runs + %d warm-up each)" % (n, self.args.warmup), flush=True)
+        print("bench: 1/6 start-to-exit latency (%d runs + %d warm-up each)" % (n, self.args.warmup), flush=True)
         latency = self.bench_latency()
-        print("bench: 2/5 Quilt stage breakdown", flush=True)
+        print("bench: 2/6 Quilt stage breakdown", flush=True)
         stages, extract = self.bench_quilt_stages()
-        print("bench: 3/5 CLI start-up", flush=True)
+        print("bench: 3/6 CLI start-up", flush=True)
         cli = self.bench_cli()
-        print("bench: 4/5 memory", flush=True)
+        print("bench: 4/6 memory", flush=True)
         mem = self.bench_memory(quiltd_fresh)
-        print("bench: 5/5 exec round-trip of /bin/true", flush=True)
+        print("bench: 5/6 exec round-trip of /bin/true", flush=True)
         execs = self.bench_exec()
+        print("bench: 6/6 network start time, bridge vs loopback", flush=True)
+        network = self.bench_network()
         elapsed = time.monotonic() - started
-        report = self.report(latency, stages, extract, cli, mem, execs, elapsed)
+        report = self.report(latency, stages, extract, cli, mem, execs, network, elapsed)
+        self.write_report(report)
+
+    def write_report(self, report):
         print()
         print(report)
         if not self.args.no_write:
@@ -860,7 +1068,7 @@ class Bench:
             pass
         return "?"
 
-    def report(self, latency, stages, extract, cli, mem, execs, elapsed):
+    def report(self, latency, stages, extract, cli, mem, execs, network, elapsed):
         L = []
         a = self.args
         L.append("# Quilt vs crun vs runc")
@@ -1043,6 +1251,9 @@ class Bench:
         # 4. exec
         L += self.report_exec(*execs)
 
+        # 6. network
+        L += self.report_network(*network)
+
         # notes
         L.append("## Notes")
         L.append("")
@@ -1056,6 +1267,8 @@ class Bench:
         L.append("- `crun --cgroup-manager=disabled` creates no cgroups, like Quilt's default chain "
                  "(conf/quiltd.ini has no cgroup plugin); `crun-cgroupfs` and runc (which has no switch "
                  "to turn cgroups off) create and remove a cgroup in every v1 hierarchy per container.")
+        for n in self.notes:
+            L.append("- " + n)
         L.append("- crun/runc state lives in `--root` directories under the temporary directory; "
                  "every timed command is a fresh process started with `subprocess.run` from the same "
                  "Python harness, rounds interleave the runtimes in rotating order.")
@@ -1138,7 +1351,7 @@ class Bench:
 
     def cleanup(self):
         for step in (self.remove_detached, lambda: self.masked and self.masked.close(),
-                     self.stop_quiltd, self.local.close,
+                     self.stop_quiltd, self.stop_net_quiltd, self.local.close,
                      self.leftover_cgroups, self.remove_tmp, self.remove_default_roots):
             try:
                 step()
@@ -1172,15 +1385,20 @@ def main():
     ap = argparse.ArgumentParser(description="Quilt vs crun vs runc (see bench/README.md)")
     ap.add_argument("--runs", type=int, default=30, help="measured runs per command (default 30)")
     ap.add_argument("--warmup", type=int, default=3, help="warm-up rounds, dropped (default 3)")
-    ap.add_argument("--output", default=DEFAULT_OUTPUT, help="report file (default bench/results/latest.md)")
+    ap.add_argument("--output", help="report file (default bench/results/latest.md; with "
+                    "--network-only bench/results/network.md)")
     ap.add_argument("--no-write", action="store_true", help="print only, write no report file")
     ap.add_argument("--crun", help="crun binary (default: from PATH)")
     ap.add_argument("--runc", help="runc binary (default: from PATH)")
     ap.add_argument("--build", default=BUILD,
                     help="meson build dir whose binaries are measured (default: build/)")
+    ap.add_argument("--network-only", action="store_true",
+                    help="measure only section 6 (network start time, bridge vs loopback)")
     ap.add_argument("--tmpdir", help=argparse.SUPPRESS)  # given by run.sh
     args = ap.parse_args()
     BUILD = os.path.abspath(args.build)
+    if not args.output:
+        args.output = NETWORK_OUTPUT if args.network_only else DEFAULT_OUTPUT
     if args.runs < 2:
         ap.error("--runs must be at least 2")
     if os.geteuid() != 0:
