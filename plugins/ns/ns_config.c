@@ -186,7 +186,7 @@ int ns_config_parse(const struct quilt_host *host, const struct quilt_config_sec
                 .uts = true,
                 .ipc = true,
                 .net = true,
-                .cgroup = false,
+                .cgroup = true,
                 .proc = true,
                 .dev = true,
                 .sys = true,

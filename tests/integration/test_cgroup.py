@@ -298,6 +298,8 @@ class CgroupSetup:
         section = "[%s]\nparent = %s\n%s" % (self.backend, self.parent, rootline)
         text = ("; quilt-test: resource control, backend {b}\n"
                 "[daemon]\nstop_timeout = 10\n"
+                # no cgroup namespace: the tests read the host's cgroup paths inside
+                "[ns]\ncgroup = false\n"
                 "[plugins]\nchain = ns, rootfs, {b}\n"
                 "[profile.nopidns]\nchain = ns:nopidns, rootfs, {b}\n"
                 "[profile.nocgroup]\nchain = ns, rootfs\n"
