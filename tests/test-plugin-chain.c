@@ -211,7 +211,10 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_container, ports), 208);
         assert_int_equal(offsetof(struct quilt_container, n_ports), 216);
         assert_int_equal(offsetof(struct quilt_container, ip_address), 224);
-        assert_int_equal(sizeof(struct quilt_container), 272);
+        assert_int_equal(offsetof(struct quilt_container, uid_range), 272);
+        assert_int_equal(offsetof(struct quilt_container, gid_range), 280);
+        assert_int_equal(offsetof(struct quilt_container, rootfs_ids_mapped), 288);
+        assert_int_equal(sizeof(struct quilt_container), 296);
 
         assert_int_equal(offsetof(struct quilt_port, protocol), 4);
         assert_int_equal(offsetof(struct quilt_port, host_port), 8);

@@ -212,6 +212,12 @@ struct quilt_port {
         uint16_t container_port;                /* 1..65535 */
 };
 
+/* Container ids 0..count-1 are host ids host_start..host_start+count-1. */
+struct quilt_id_range {
+        uint32_t host_start;
+        uint32_t count;
+};
+
 struct quilt_container {
         /* sizeof(struct quilt_container) as the core was built: fields
          * past it are absent (check with QUILT_CONTAINER_HAS). */
@@ -270,6 +276,15 @@ struct quilt_container {
         /* A network plugin's post_start writes the container's address
          * here ("10.88.0.5"); the core shows it in status and events. */
         char ip_address[48];
+        /* User namespace: a plugin that maps ids (userns, first in its
+         * chain) sets these in its prepare_rootfs, so the plugins after it
+         * can match; count 0 = no user namespace. */
+        struct quilt_id_range uid_range;
+        struct quilt_id_range gid_range;
+        /* Set by a root-tree plugin whose tree already shows the mapped
+         * owners (an overlay over idmapped layers): the userns plugin then
+         * neither idmaps nor chowns it. */
+        int rootfs_ids_mapped;
 };
 
 struct quilt_host {
