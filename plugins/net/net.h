@@ -19,6 +19,7 @@
 #include "quilt/plugin.h"
 
 #include "cleanup.h"         /* header-only: nothing of core/ is linked */
+#include "loopback.h"
 
 #define NET_BRIDGE_DEFAULT "quilt0"
 #define NET_SUBNET_DEFAULT "10.88.0.0/16"
@@ -80,34 +81,6 @@ static inline bool net_mode_handled(const struct quilt_container *c, uint64_t fe
                (net_mode_is(c, "bridge") && (features & QUILT_FEATURE_NETWORK_BRIDGE));
 }
 
-/* Bring `lo` up in the current network namespace: two ioctls on a
- * throwaway socket, nothing allocated, so in_child may call it. */
-static inline int net_loopback_up(struct quilt_error *err)
-{
-        _cleanup_close_ int fd = -1;
-        struct ifreq ifr = { 0 };
-        int r;
-
-        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-                r = -errno;
-                return quilt_error_set(err, r, "socket: %s", strerror(-r));
-        }
-        memcpy(ifr.ifr_name, "lo", sizeof("lo"));
-        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-                r = -errno;
-                return quilt_error_set(err, r, "lo: SIOCGIFFLAGS: %s", strerror(-r));
-        }
-        if (ifr.ifr_flags & IFF_UP)
-                return 0;
-        ifr.ifr_flags |= IFF_UP;
-        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
-                r = -errno;
-                return quilt_error_set(err, r, "lo: SIOCSIFFLAGS: %s", strerror(-r));
-        }
-        return 0;
-}
-
 /* The pre_clone and in_child of modes none and loopback, the same in
  * both plugins. */
 static inline int net_simple_pre_clone(struct quilt_container *c, uint64_t features)
@@ -122,7 +95,7 @@ static inline int net_simple_in_child(struct quilt_container *c, uint64_t featur
 {
         if (!net_mode_handled(c, features) || net_mode_is(c, "none"))
                 return 0;
-        return net_loopback_up(err);
+        return quilt_loopback_up(err);
 }
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "loopback.h"
 #include "ns.h"
 
 static int ns_init(const struct quilt_host *host, const struct quilt_config_section *section,
@@ -114,7 +115,7 @@ static int ns_in_child(void *state, struct quilt_container *c, struct quilt_erro
         /* "none": the namespace keeps even lo down. */
         bool no_network = QUILT_CONTAINER_HAS(c, network) && c->network && !strcmp(c->network, "none");
         if (cfg->loopback_up && cfg->net && !no_network) {
-                r = ns_loopback_up(err);
+                r = quilt_loopback_up(err);
                 if (r < 0)
                         return r;
         }

@@ -106,7 +106,4 @@ int ns_apply_paths(const struct ns_config *cfg, int proc_fd, int sys_fd, const c
 /* ns_dev.c: a minimal /dev on a fresh tmpfs at ROOTFS/dev. */
 int ns_mount_dev(int root_fd, const char *rootfs, const char *shm_size, struct quilt_error *err);
 
-/* ns_loopback.c: bring `lo` up in the current network namespace. */
-int ns_loopback_up(struct quilt_error *err);
-
 #endif

@@ -7,9 +7,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#include "ns.h"
+#include "cleanup.h"
+#include "loopback.h"
 
-int ns_loopback_up(struct quilt_error *err)
+int quilt_loopback_up(struct quilt_error *err)
 {
         _cleanup_close_ int fd = -1;
         struct ifreq ifr = { 0 };
