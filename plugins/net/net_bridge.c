@@ -47,6 +47,11 @@ struct bridge_state {
         bool mount_files;
         char *hosts_path;
         char *resolv_path;
+        /* Detached bind mounts of the two files, made in pre_clone where the
+         * container's directory is in sight (a userns child may not reach
+         * it); the child inherits them, the monitor closes its copies. */
+        int hosts_tree;
+        int resolv_tree;
 };
 
 static void bridge_log(const struct bridge_state *s, enum quilt_log_level level, const char *fmt, ...)
@@ -76,6 +81,7 @@ static int bridge_init(const struct quilt_host *host, const struct quilt_config_
                 return quilt_error_set(err, -ENOMEM, "out of memory");
         s->host = host;
         s->section = section;
+        s->hosts_tree = s->resolv_tree = -1;
         r = net_config_parse(host, section, &s->cfg, err);
         if (r < 0)
                 return r;
@@ -100,6 +106,8 @@ static void bridge_fini(void *state)
         if (!s)
                 return;
         net_ipam_done(&s->ipam);
+        quilt_closep(&s->hosts_tree);
+        quilt_closep(&s->resolv_tree);
         free(s->containers_dir);
         free(s->hosts_path);
         free(s->resolv_path);
@@ -174,6 +182,20 @@ static int unlink_record(const struct quilt_container *c)
         return 0;
 }
 
+/* A detached bind mount of `path`, for in_child to attach. */
+static int detach_file(const char *path, int *ret_tree, struct quilt_error *err)
+{
+        int r;
+
+        quilt_closep(ret_tree);
+        *ret_tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (*ret_tree < 0) {
+                r = -errno;
+                return quilt_error_set(err, r, "%s: open_tree: %s", path, strerror(-r));
+        }
+        return 0;
+}
+
 /* Lease an address and write the files in_child mounts. */
 static int bridge_pre_clone(void *state, struct quilt_container *c, struct quilt_error *err)
 {
@@ -229,6 +251,9 @@ static int bridge_pre_clone(void *state, struct quilt_container *c, struct quilt
         if (!s->mount_files)
                 bridge_log(s, QUILT_LOG_WARNING, "no mount namespace: the image's /etc/hosts and "
                            "/etc/resolv.conf stay as they are");
+        else if ((r = detach_file(s->hosts_path, &s->hosts_tree, err)) < 0 ||
+                 (r = detach_file(s->resolv_path, &s->resolv_tree, err)) < 0)
+                return r;
         bridge_log(s, QUILT_LOG_DEBUG, "%s: address %s on %s", c->id, s->lease.ip, s->cfg.bridge);
         return 0;
 }
@@ -353,6 +378,9 @@ static int bridge_post_start(void *state, struct quilt_container *c, struct quil
         char veth[IFNAMSIZ];
         int br = 0, idx, r;
 
+        /* The child holds its own copies now. */
+        quilt_closep(&s->hosts_tree);
+        quilt_closep(&s->resolv_tree);
         if (!is_bridged(c))
                 return 0;
         if (!s->have_lease)
@@ -417,10 +445,10 @@ out:
  * image) is replaced in this container's copy of the root by an empty
  * file, and so is a missing one.  The image keeps its files.  No malloc:
  * in_child. */
-static int bind_file(const struct quilt_host *host, int root_fd, const char *source, const char *name,
+static int bind_file(const struct quilt_host *host, int root_fd, int tree, const char *name,
                      struct quilt_error *err)
 {
-        _cleanup_close_ int etc = -1, target = -1, tree = -1;
+        _cleanup_close_ int etc = -1, target = -1;
         struct stat st;
         int r;
 
@@ -439,15 +467,9 @@ static int bind_file(const struct quilt_host *host, int root_fd, const char *sou
         }
         if (fstat(target, &st) < 0 || !S_ISREG(st.st_mode))
                 return quilt_error_set(err, -EISDIR, "/etc/%s: not a regular file in the image", name);
-        tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        if (tree < 0) {
-                r = -errno;
-                return quilt_error_set(err, r, "%s: open_tree: %s", source, strerror(-r));
-        }
         if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
                 r = -errno;
-                return quilt_error_set(err, r, "%s onto /etc/%s: move_mount: %s", source, name,
-                                       strerror(-r));
+                return quilt_error_set(err, r, "/etc/%s: move_mount: %s", name, strerror(-r));
         }
         return 0;
 }
@@ -468,10 +490,10 @@ static int bridge_in_child(void *state, struct quilt_container *c, struct quilt_
                 r = -errno;
                 return quilt_error_set(err, r, "%s: %s", c->rootfs, strerror(-r));
         }
-        r = bind_file(s->host, root_fd, s->hosts_path, "hosts", err);
+        r = bind_file(s->host, root_fd, s->hosts_tree, "hosts", err);
         if (r < 0)
                 return r;
-        return bind_file(s->host, root_fd, s->resolv_path, "resolv.conf", err);
+        return bind_file(s->host, root_fd, s->resolv_tree, "resolv.conf", err);
 }
 
 /* Undo what post_start did, as far as it got; every step is idempotent

@@ -752,3 +752,26 @@ def test_good_config_checks(net, env):
     r = q.run(["ip", "route"], extra=["--network", "bridge"])
     assert r.rc == 0 and re.search(r"^default via 10\.213\.%d\.254 dev eth0" % net.n, r.out, re.M), \
         "%r%s" % (r, q.ctx())
+
+
+def test_bridge_under_user_namespace(net):
+    """net_bridge after userns: eth0, the gateway, /etc/hosts all there for
+    a container whose root is an unprivileged host uid (its files are
+    attached from fds the monitor opened, where the state dir is in sight)."""
+    d = net.daemon(chain="userns, " + nh.CHAIN)
+    q = net.quilt(d)
+    cid, _ = nh.running(q, extra=["--network", "bridge"])
+    r = nh.exec_ok(q, cid, ["sh", "-c", "id -u; cat /proc/self/uid_map; ip -o -4 addr show dev eth0; "
+                                        "grep -c $(hostname) /etc/hosts"])
+    lines = r.out.splitlines()
+    assert lines[0] == "0" and lines[1].split()[:2] == ["0", "100000"], r.out
+    addr, _ = nh.eth0_inet(r.out)
+    assert addr and nh.in_net(addr, net.subnet), r.out
+    assert lines[-1] != "0", "the container's name is not in its /etc/hosts: %r" % r.out
+    nh.exec_ok(q, cid, ["ping", "-c", "1", "-W", "5", net.gateway])
+    pid = q.status(cid)["pid"]
+    with open("/proc/%d/status" % pid) as f:
+        uid = [l for l in f if l.startswith("Uid:")][0].split()[1]
+    assert uid == "100000", "the container's root is host uid %s" % uid
+    q.ok("rm", "-f", cid)
+    assert not nh.link_exists(nh.veth_name(cid)), "veth left after rm"
