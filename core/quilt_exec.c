@@ -100,6 +100,7 @@ static const struct {
         { "net", CLONE_NEWNET },
         { "pid", CLONE_NEWPID },
         { "cgroup", CLONE_NEWCGROUP },
+        { "time", CLONE_NEWTIME },
         { "mnt", CLONE_NEWNS },
 };
 #define N_NAMESPACES (sizeof(namespaces) / sizeof(namespaces[0]))

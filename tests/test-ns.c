@@ -81,6 +81,7 @@ static void test_defaults(void **unused)
         ns_config_free(&cfg);
         assert_true(cfg.pid && cfg.mount && cfg.uts && cfg.ipc && cfg.net);
         assert_true(cfg.cgroup);
+        assert_false(cfg.time);
         assert_true(cfg.proc && cfg.dev && cfg.sys && cfg.loopback_up);
         assert_int_equal(cfg.shm_size, NS_SHM_SIZE_DEFAULT);
         assert_int_equal(ns_clone_flags(&cfg),
@@ -113,6 +114,7 @@ static void test_explicit_off(void **unused)
         const struct quilt_config_entry e[] = {
                 ENTRY("proc", "false", 2), ENTRY("sys", "false", 3),
                 ENTRY("shm_size", "0", 4), ENTRY("cgroup", "false", 5),
+                ENTRY("time", "true", 6),
         };
         struct ns_config cfg;
         struct quilt_error err = { 0 };
@@ -123,9 +125,11 @@ static void test_explicit_off(void **unused)
         assert_false(cfg.sys);
         assert_true(cfg.dev);
         assert_false(cfg.cgroup);
+        assert_true(cfg.time);
         assert_int_equal(cfg.shm_size, 0);
-        /* The cgroup namespace is unshared in in_child, not at clone. */
+        /* The cgroup and time namespaces are unshared in in_child, not at clone. */
         assert_int_equal(ns_clone_flags(&cfg) & CLONE_NEWCGROUP, 0);
+        assert_int_equal(ns_clone_flags(&cfg) & CLONE_NEWTIME, 0);
 }
 
 static void expect_error(const struct quilt_config_entry *e, size_t n, const char *message)

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "loopback.h"
 #include "ns.h"
@@ -64,16 +66,45 @@ static int ns_pre_clone(void *state, struct quilt_container *c, struct quilt_err
 
         if (QUILT_HOST_HAS(s->host, log))
                 s->host->log(QUILT_LOG_DEBUG, "ns",
-                             "namespaces:%s%s%s%s%s%s%s; mounts:%s%s%s%s; "
+                             "namespaces:%s%s%s%s%s%s%s%s; mounts:%s%s%s%s; "
                              "%zu masked, %zu read-only paths",
                              cfg->pid ? " pid" : "", cfg->mount ? " mount" : "",
                              cfg->uts ? " uts" : "", cfg->ipc ? " ipc" : "",
                              cfg->net ? " net" : "", cfg->cgroup ? " cgroup" : "",
-                             flags || cfg->cgroup ? "" : " none",
+                             cfg->time ? " time" : "",
+                             flags || cfg->cgroup || cfg->time ? "" : " none",
                              cfg->proc ? " /proc" : "", cfg->dev ? " /dev" : "",
                              cfg->sys ? " /sys" : "",
                              cfg->proc || cfg->dev || cfg->sys ? "" : " none",
                              cfg->masked.n, cfg->readonly.n);
+        return 0;
+}
+
+/* A time namespace whose CLOCK_MONOTONIC and CLOCK_BOOTTIME start near
+ * zero: uptime and monotonic timestamps inside say nothing of the host's.
+ * unshare leaves us outside; our exec (and every child) enters it.  The
+ * offsets can only be written before any process is in it. */
+static int enter_time_namespace(struct quilt_error *err)
+{
+        struct timespec mono, boot;
+        char text[96];
+        int r;
+
+        if (unshare(CLONE_NEWTIME) < 0) {
+                r = -errno;
+                return quilt_error_set(err, r, "unshare(CLONE_NEWTIME): %s", strerror(-r));
+        }
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        clock_gettime(CLOCK_BOOTTIME, &boot);
+        /* One second short of the clocks' value: they must stay positive. */
+        int n = snprintf(text, sizeof(text), "monotonic %lld 0\nboottime %lld 0\n",
+                         -(long long)(mono.tv_sec > 1 ? mono.tv_sec - 1 : 0),
+                         -(long long)(boot.tv_sec > 1 ? boot.tv_sec - 1 : 0));
+        _cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, text, (size_t)n) != n) {
+                r = errno ? -errno : -EIO;
+                return quilt_error_set(err, r, "/proc/self/timens_offsets: %s", strerror(-r));
+        }
         return 0;
 }
 
@@ -91,6 +122,9 @@ static int ns_in_child(void *state, struct quilt_container *c, struct quilt_erro
                 r = -errno;
                 return quilt_error_set(err, r, "unshare(CLONE_NEWCGROUP): %s", strerror(-r));
         }
+
+        if (cfg->time && (r = enter_time_namespace(err)) < 0)
+                return r;
 
         if (cfg->mount) {
                 /* Were we still in the host's mount namespace, every mount

@@ -49,6 +49,7 @@ struct ns_config {
         bool ipc;
         bool net;
         bool cgroup;
+        bool time;              /* clocks since the container's start */
         bool proc;              /* needs mount */
         bool dev;               /* needs mount */
         bool sys;               /* needs mount and net */

@@ -13,6 +13,7 @@ static const struct quilt_config_key ns_keys[] = {
         { "ipc", QUILT_CONFIG_BOOL, offsetof(struct ns_config, ipc), NULL },
         { "net", QUILT_CONFIG_BOOL, offsetof(struct ns_config, net), NULL },
         { "cgroup", QUILT_CONFIG_BOOL, offsetof(struct ns_config, cgroup), NULL },
+        { "time", QUILT_CONFIG_BOOL, offsetof(struct ns_config, time), NULL },
         { "proc", QUILT_CONFIG_BOOL, offsetof(struct ns_config, proc), NULL },
         { "dev", QUILT_CONFIG_BOOL, offsetof(struct ns_config, dev), NULL },
         { "sys", QUILT_CONFIG_BOOL, offsetof(struct ns_config, sys), NULL },

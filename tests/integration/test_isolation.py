@@ -134,3 +134,29 @@ def test_minimal_dev(q):
         assert n in names, "/dev/%s missing: %r" % (n, r)
     assert "sda" not in names and "vda" not in names and "mem" not in names, names
     assert "4\n4\ntty\n" in r.out, r
+
+
+def test_time_namespace(env, start_daemon, quilt_for):
+    """[ns] time = true: the container's monotonic and boot clocks start
+    near zero (its uptime, not the host's), for its command and an exec
+    alike; the host's clocks are untouched."""
+    text = open(env.paths.conf_default).read()
+    text = re.sub(r"^\[ns\]$", "[ns]\ntime = true", text, count=1, flags=re.M)
+    d = start_daemon(env.write_config("isolation-time", text), "timens")
+    q = quilt_for(d, env.image)
+    with open("/proc/uptime") as f:
+        host_uptime = float(f.read().split()[0])
+    cid = q.create(["sh", "-c", "cat /proc/uptime; sleep 60"])
+    st = q.wait_state(cid, ["RUNNING"] + list(qi.TERMINAL))
+    assert st["state"] == "RUNNING", "%s%s" % (st, q.ctx())
+    assert qi.poll(lambda: q.logs(cid)[0].strip() != "", 15), q.ctx()
+    inside = float(q.logs(cid)[0].split()[0])
+    assert inside < 60 < host_uptime, (inside, host_uptime)
+    r = q.cli("exec", cid, "--", "cat", "/proc/uptime")
+    assert r.rc == 0 and float(r.out.split()[0]) < 120, r
+    with open("/proc/uptime") as f:
+        assert float(f.read().split()[0]) >= host_uptime
+    q.ok("rm", "-f", cid)
+    # Without the key: the host's uptime.
+    r = quilt_for(start_daemon(env.paths.conf_default, "notimens"), env.image).run(["cat", "/proc/uptime"])
+    assert r.rc == 0 and float(r.out.split()[0]) >= host_uptime, r
