@@ -4,6 +4,8 @@
  * which its root is an unprivileged host id (uid_map/gid_map, or a
  * subuid line), so root in the container is nobody on the host.
  *
+ *   prepare_rootfs  the mapping in c->uid_range and c->gid_range, for
+ *               the rootfs plugin's idmapped overlay layers.
  *   pre_clone   CLONE_NEWUSER (and CLONE_NEWNS: everything below needs a
  *               mount namespace of its own); a socketpair to hand the
  *               child its root tree; which directory to shadow (below).
@@ -11,7 +13,8 @@
  *               gid_map, then makes the root tree's owners match: an
  *               idmapped clone of the tree, sent to the child, or, where
  *               the kernel or the filesystem refuses that, a chown of the
- *               tree (userns_shift.c).
+ *               tree (userns_shift.c); neither when the rootfs plugin
+ *               mounted the tree over idmapped layers (c->rootfs_ids_mapped).
  *   in_child    receive the tree, become the namespace's root, and put
  *               the tree where the later hooks look for c->rootfs.
  *
@@ -46,7 +49,8 @@
 enum {
         MSG_NONE = 'N',         /* no root tree: nothing to put anywhere */
         MSG_TREE = 'T',         /* an idmapped clone of the tree comes along */
-        MSG_SHIFTED = 'S',      /* the tree was chowned: use it as it is */
+        MSG_SHIFTED = 'S',      /* the tree's owners match already (chowned, or the
+                                 * rootfs plugin's idmapped layers): use it as it is */
 };
 
 struct userns_state {
@@ -137,6 +141,21 @@ static int adopt_volumes(const struct userns_state *s, const struct quilt_contai
                         return quilt_error_set(err, -errno, "volume %s: chown %s: %m", m->volume,
                                                m->source);
         }
+        return 0;
+}
+
+/* The mapping, for the plugins after us: the rootfs plugin idmaps an
+ * overlay's lower layer through it (and then says so in
+ * c->rootfs_ids_mapped). */
+static int userns_prepare_rootfs(void *state, struct quilt_container *c, struct quilt_error *err)
+{
+        const struct userns_state *s = state;
+        (void)err;
+        if (!QUILT_CONTAINER_HAS(c, rootfs_ids_mapped))
+                return 0;
+        c->uid_range = (struct quilt_id_range){ s->cfg.uid.start, s->cfg.uid.count };
+        c->gid_range = (struct quilt_id_range){ s->cfg.gid.start, s->cfg.gid.count };
+        c->rootfs_ids_mapped = 0;
         return 0;
 }
 
@@ -283,6 +302,14 @@ static int userns_post_start(void *state, struct quilt_container *c, struct quil
 
         if (!s->root)
                 return send_msg(s->sock[0], MSG_NONE, -1, err);
+        /* An overlay over idmapped layers: the tree is in place with the
+         * mapped owners.  The child still shadows it, as a chowned one. */
+        if (QUILT_CONTAINER_HAS(c, rootfs_ids_mapped) && c->rootfs_ids_mapped) {
+                if (QUILT_HOST_HAS(s->host, log))
+                        s->host->log(QUILT_LOG_DEBUG, USERNS_PLUGIN_NAME,
+                                     "%s: owners mapped by the root tree's layers already", s->root);
+                return send_msg(s->sock[0], MSG_SHIFTED, -1, err);
+        }
         if (s->cfg.idmap == USERNS_IDMAP_AUTO) {
                 struct quilt_error why = { 0 };
                 _cleanup_close_ int tree = idmapped_tree(s, proc_fd, &why);
@@ -442,6 +469,7 @@ QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
         .description = "a user namespace: the container's root is an unprivileged host uid",
         .init = userns_init,
         .fini = userns_fini,
+        .prepare_rootfs = userns_prepare_rootfs,
         .pre_clone = userns_pre_clone,
         .post_start = userns_post_start,
         .in_child = userns_in_child,

@@ -41,6 +41,7 @@
 
 #include "image_store.h"
 #include "rootfs.h"
+#include "rootfs_idmap.h"
 #include "rootfs_mounts.h"
 #include "rootfs_overlay.h"
 #include "tar_extract.h"
@@ -68,6 +69,7 @@ struct rootfs_state {
         struct rootfs_config cfg;
         bool overlay;                   /* the store mode in effect: overlay, else extract */
         char *root;                     /* c->rootfs made canonical by pre_clone, for in_child */
+        bool ids_mapped;                /* the overlay's lower layer is idmapped */
 };
 
 static const char *const mode_choices[] = { "pivot_root", "chroot", NULL };
@@ -116,6 +118,11 @@ static int rootfs_init(const struct quilt_host *host, const struct quilt_config_
         do {                                                                           \
                 if (QUILT_HOST_HAS((s)->host, log))                                   \
                         (s)->host->log(QUILT_LOG_INFO, ROOTFS_PLUGIN_NAME, __VA_ARGS__); \
+        } while (0)
+#define log_debug(s, ...)                                                              \
+        do {                                                                           \
+                if (QUILT_HOST_HAS((s)->host, log))                                   \
+                        (s)->host->log(QUILT_LOG_DEBUG, ROOTFS_PLUGIN_NAME, __VA_ARGS__); \
         } while (0)
 #define log_warning(s, ...)                                                            \
         do {                                                                           \
@@ -240,6 +247,48 @@ static int make_private_dir(const char *path, struct quilt_error *err)
         return 0;
 }
 
+/* Under a user namespace (c->uid_range and c->gid_range, from the userns
+ * plugin before us): the overlay over the image's layer idmapped through
+ * the container's mapping, so the image's files are the container's
+ * root's as they are, with no copy-up, and the store keeps its owners.
+ * The upper dir's root becomes the image root's mode and mapped owners:
+ * what the container makes at the top is its own.  (An idmapped upper
+ * layer would make the overlay read-only, and the overlay itself takes
+ * no idmapped mount.)  Returns 1 when mounted, 0 when the kernel refuses
+ * an idmapped layer (the caller mounts a plain overlay and the userns
+ * plugin matches the owners its own way), or a negative errno. */
+static int mount_overlay_idmapped(struct rootfs_state *s, struct quilt_container *c,
+                                  const char *lower, const char *upper, const char *work,
+                                  struct quilt_error *err)
+{
+        struct quilt_error why = { 0 };
+        _cleanup_close_ int userns_fd = rootfs_idmap_userns(&c->uid_range, &c->gid_range, &why);
+        _cleanup_close_ int tree = userns_fd < 0 ? userns_fd
+                                                 : rootfs_idmap_tree(lower, userns_fd, &why);
+        int r = tree;
+        if (tree >= 0) {
+                r = rootfs_idmap_upper_root(upper, tree, err);
+                if (r < 0)
+                        return r;
+                r = rootfs_overlay_mount_fd(tree, upper, work, c->rootfs, &why);
+        }
+        if (r < 0 && !rootfs_idmap_unsupported(r)) {
+                *err = why;
+                return r;
+        }
+        const char *id = c->id ? c->id : "?";
+        if (r < 0) {
+                log_debug(s, "%s: %s; a plain overlay (the userns plugin matches the owners)", id,
+                          why.message);
+                return 0;
+        }
+        log_debug(s, "%s: overlay over an idmapped lower layer (container root is host uid %u, "
+                     "gid %u)", id, c->uid_range.host_start, c->gid_range.host_start);
+        s->ids_mapped = true;
+        c->rootfs_ids_mapped = 1;
+        return 1;
+}
+
 /* The image from the store (unpacked there once), an overlay on c->rootfs
  * with upper and work dirs in c->dir.  Mounted here in the monitor, on the
  * host's mount namespace: the container's namespace gets a copy at clone,
@@ -289,7 +338,9 @@ static int prepare_overlay(struct rootfs_state *s, struct quilt_container *c,
         if ((r = make_private_dir(upper, err)) < 0 || (r = make_private_dir(work, err)) < 0 ||
             (r = make_rootfs_dir(c->rootfs, err)) < 0)
                 return r;
-        r = rootfs_overlay_mount(lower, upper, work, c->rootfs, err);
+        r = rootfs_idmap_wanted(c) ? mount_overlay_idmapped(s, c, lower, upper, work, err) : 0;
+        if (r == 0)
+                r = rootfs_overlay_mount(lower, upper, work, c->rootfs, err);
         if (r < 0)
                 return r;
         if (QUILT_HOST_HAS(s->host, log))
@@ -304,9 +355,34 @@ static int rootfs_prepare_rootfs(void *state, struct quilt_container *c, struct 
         struct rootfs_state *s = state;
         if (!c->rootfs || c->rootfs[0] == '\0')
                 return quilt_error_set(err, -EINVAL, "no rootfs path");
+        s->ids_mapped = false;
+        if (QUILT_CONTAINER_HAS(c, rootfs_ids_mapped))
+                c->rootfs_ids_mapped = 0;
         if (!s->overlay)
                 return prepare_extract(s, c, err);
         return prepare_overlay(s, c, err);
+}
+
+/* Over an idmapped lower layer, what the monitor made through the
+ * overlay as host root after prepare_rootfs (the working directory, the
+ * mounts plugin's mount points, a read-only root's /tmp) sits in the
+ * upper dir as host 0, nobody to the container.  Those few entries get
+ * the ids they map to, before the container process goes on. */
+static int rootfs_post_start(void *state, struct quilt_container *c, struct quilt_error *err)
+{
+        struct rootfs_state *s = state;
+        if (!s->ids_mapped || !c->dir || c->dir[0] == '\0')
+                return 0;
+        _cleanup_free_ char *upper = container_path(c, "upper");
+        if (!upper)
+                return quilt_error_set(err, -ENOMEM, "out of memory");
+        size_t changed = 0;
+        int r = rootfs_idmap_fix_upper(upper, s->root ? s->root : c->rootfs, c, &changed, err);
+        if (r < 0)
+                return r;
+        log_debug(s, "%s: %zu entries made by the monitor given to the container's root",
+                  c->id ? c->id : "?", changed);
+        return 0;
 }
 
 /* The config's readonly = true, or the request's read_only_rootfs. */
@@ -596,6 +672,7 @@ QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
         .fini = rootfs_fini,
         .prepare_rootfs = rootfs_prepare_rootfs,
         .pre_clone = rootfs_pre_clone,
+        .post_start = rootfs_post_start,
         .in_child = rootfs_in_child,
         .cleanup = rootfs_cleanup,
         .features = QUILT_FEATURE_READ_ONLY_ROOTFS,

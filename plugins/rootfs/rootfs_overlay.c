@@ -53,6 +53,52 @@ int rootfs_overlay_mount(const char *lower, const char *upper, const char *work,
         return 0;
 }
 
+/* The kernel's own words about a failed fsconfig ("overlay: ..."), if
+ * it queued any on the fs context. */
+static const char *fs_message(int fs_fd, char *buf, size_t size)
+{
+        ssize_t n = read(fs_fd, buf, size - 1);
+        if (n <= 0)
+                return "";
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        return buf;
+}
+
+int rootfs_overlay_mount_fd(int lower_fd, const char *upper, const char *work,
+                            const char *target, struct quilt_error *err)
+{
+        const char *paths[] = { upper, work };
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+                if (!option_safe(paths[i]))
+                        return quilt_error_set(err, -EINVAL,
+                                               "overlay: path %s has ',', ':' or '\\' in it",
+                                               paths[i]);
+        _cleanup_close_ int fs_fd = fsopen("overlay", FSOPEN_CLOEXEC);
+        if (fs_fd < 0)
+                return quilt_error_set(err, -errno, "fsopen overlay: %m");
+        /* "lowerdir+" by fd (6.13 on): the layer may be a detached mount,
+         * attached nowhere, so nothing is left to unmount but the overlay. */
+        if (fsconfig(fs_fd, FSCONFIG_SET_FD, "lowerdir+", NULL, lower_fd) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", "overlay", 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_SET_STRING, "index", "off", 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+                int r = -errno;
+                char msg[256];
+                const char *why = fs_message(fs_fd, msg, sizeof(msg));
+                return quilt_error_set(err, r, "overlay on %s (upper %s): %s%s%s", target, upper,
+                                       strerror(-r), why[0] ? ": " : "", why);
+        }
+        _cleanup_close_ int mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, 0);
+        if (mnt_fd < 0)
+                return quilt_error_set(err, -errno, "overlay on %s: fsmount: %m", target);
+        if (move_mount(mnt_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return quilt_error_set(err, -errno, "overlay on %s: move_mount: %m", target);
+        return 0;
+}
+
 void rootfs_overlay_umount(const char *target, const struct quilt_host *host)
 {
         if (umount2(target, UMOUNT_NOFOLLOW) == 0)

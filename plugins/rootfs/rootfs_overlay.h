@@ -20,6 +20,11 @@ bool rootfs_overlay_usable(const char *dir, char *why, size_t why_size);
 int rootfs_overlay_mount(const char *lower, const char *upper, const char *work,
                          const char *target, struct quilt_error *err);
 
+/* The same with the lower layer given as an fd (a detached, idmapped
+ * mount, say), through the new mount API. */
+int rootfs_overlay_mount_fd(int lower_fd, const char *upper, const char *work,
+                            const char *target, struct quilt_error *err);
+
 /* Unmount whatever is mounted on `target` itself (lazily when busy); a
  * target that is not a mount point or does not exist is fine. */
 void rootfs_overlay_umount(const char *target, const struct quilt_host *host);

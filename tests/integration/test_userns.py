@@ -6,9 +6,11 @@ Root in the container is host uid 100000 (uid_map = gid_map =
 100000:65536): `id -u` says 0 inside, /proc/self/uid_map shows the
 mapping, what it writes in a bind-mounted host directory belongs to
 100000 on the host, it can write its own root, and exec joins it as its
-root.  Three ways to the root tree's owners: an extracted root (a plain
+root.  Ways to the root tree's owners: an extracted root (a plain
 directory) gets an idmapped mount; an overlay root, which overlayfs cannot
-idmap, is chowned through the overlay (the fallback); idmap = chown forces
+idmap, gets an idmapped lower layer from the rootfs plugin (the image store
+keeps its owners, nothing is copied up); where the kernel refuses that, the
+tree is chowned through the overlay (the fallback); idmap = chown forces
 the chown.  Also: --user, a read-only root, tmpfs and volume mounts,
 chroot mode, the cgroup plugin, and bad [userns] sections failing with
 FILE:LINE."""
@@ -123,17 +125,133 @@ def wait_written(path):
 FALLBACK_WARNING = "; chowning the root tree instead"
 
 
+def count_files(root):
+    return sum(len(dirs) + len(files) for _, dirs, files in os.walk(root))
+
+
+def image_layer(state_dir):
+    """The one image of the store below `state_dir` (its unpacked tree)."""
+    store = os.path.join(state_dir, "images", "sha256")
+    layers = [os.path.join(store, h, "rootfs") for h in os.listdir(store)
+              if os.path.isdir(os.path.join(store, h, "rootfs"))]
+    assert layers, store
+    return layers
+
+
+def assert_store_untouched(state_dir):
+    """Every file of the image store still belongs to host root."""
+    for layer in image_layer(state_dir):
+        for dirpath, dirs, files in os.walk(layer):
+            for name in dirs + files:
+                st = os.lstat(os.path.join(dirpath, name))
+                assert (st.st_uid, st.st_gid) == (0, 0), (dirpath, name, st)
+
+
 def test_userns_overlay_root(q, env):
-    """The shipped profile: the root is an overlay, which takes no idmapped
-    mount, so the tree is chowned through it (a warning says so)."""
+    """The shipped profile: the root is an overlay whose lower layer is
+    idmapped through the container's mapping, so the image's files are the
+    container's root's without a copy: the upper dir holds only what the
+    container writes, and the image store keeps its own owners."""
     check_container(q, env)
     cid, _ = running(q, ["sh", "-c", "echo > /quilt-test-w; exec sleep 3600"])
     upper = os.path.join(q.container_dir(cid), "upper")
     assert wait_written(os.path.join(upper, "quilt-test-w")) == (START, START)
-    st = os.stat(os.path.join(upper, "bin"))
-    assert (st.st_uid, st.st_gid) == (START, START), st
-    assert FALLBACK_WARNING in q.d.log()
+    # the upper dir's root is the container's root's, with the image's mode
+    st = os.stat(upper)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (START, START, 0o755), st
+    # nothing of the image was copied up
+    assert not os.path.exists(os.path.join(upper, "bin"))
+    layers = image_layer(q.d.state_dir)
+    assert count_files(upper) <= 5 < count_files(layers[0]), (
+        os.listdir(upper), count_files(layers[0]))
+    r = ok(q, cli_exec(q, cid, ["sh", "-c", "ls -ln /bin/busybox; stat -c '%u %g %a' /"]))
+    lines = r.out.splitlines()
+    assert lines[0].split()[2:4] == ["0", "0"] and lines[1] == "0 0 755", r
+    assert FALLBACK_WARNING not in q.d.log()
+    assert_store_untouched(q.d.state_dir)
     q.rm(cid)
+
+
+def test_userns_overlay_monitor_made_dirs(q, env):
+    """What the monitor makes through the overlay as host root (a new
+    working directory, the mount point of a bind mount) is the container
+    root's too, and the host directory bound there keeps its owner."""
+    d = host_dir(env, "userns-ovl-bind")
+    r = run(q, ["sh", "-c", "stat -c '%u %g' . /quilt-test-mnt /quilt-test-mnt/sub; "
+                "touch ./f /quilt-test-mnt/g /quilt-test-mnt/sub/h && echo ok"],
+            extra=["-w", "/quilt-test-wd/deep", "-v", "%s:/quilt-test-mnt/sub" % d])
+    # (the bound host directory shows its host owner, root: nobody here)
+    assert r.out.splitlines() == ["0 0", "0 0", "65534 65534", "ok"], r
+    st = os.stat(d)
+    assert (st.st_uid, st.st_gid) == (0, 0), st
+    assert os.stat(os.path.join(d, "h")).st_uid == START
+
+
+def test_userns_overlay_two_containers(q, env):
+    """Two at once over the one image: each its own upper dir, each sees its
+    own writes only, neither copies the image."""
+    cids = []
+    for n in ("a", "b"):
+        cid, _ = running(q, ["sh", "-c", "echo %s > /etc/quilt-test-%s; exec sleep 3600" % (n, n)])
+        cids.append(cid)
+    for n, other, cid in (("a", "b", cids[0]), ("b", "a", cids[1])):
+        upper = os.path.join(q.container_dir(cid), "upper")
+        assert wait_written(os.path.join(upper, "etc", "quilt-test-" + n)) == (START, START)
+        r = ok(q, cli_exec(q, cid, ["sh", "-c", "cat /etc/quilt-test-%s; id -u; "
+                                    "test -e /etc/quilt-test-%s || echo alone" % (n, other)]))
+        assert r.out.split() == [n, "0", "alone"], r
+        # /etc was copied up (its entry only), not the image
+        assert count_files(upper) <= 5, sorted(os.listdir(upper))
+        st = os.stat(os.path.join(upper, "etc"))
+        assert (st.st_uid, st.st_gid) == (START, START), st
+    for cid in cids:
+        q.rm(cid)
+    assert_store_untouched(q.d.state_dir)
+
+
+def overlay_config(env, name, extra=""):
+    return env.write_config(name, "[daemon]\nlog_level = debug\n[plugins]\nchain = %s\n"
+                            "[rootfs]\nstore = overlay\n%s" % (USERNS_CHAIN, extra))
+
+
+def test_userns_overlay_logs_the_path(env, start_daemon, quilt_for):
+    d = start_daemon(overlay_config(env, "userns-ovl-debug"), "userns-ovl-debug")
+    q = quilt_for(d, env.image)
+    run(q, ["true"], profile=None)
+    log = d.log()
+    assert "overlay over an idmapped lower layer" in log, log
+    assert "owners mapped by the root tree's layers already" in log, log
+    assert FALLBACK_WARNING not in log, log
+
+
+def test_userns_overlay_fallback(env, start_daemon, quilt_for):
+    """An image store on a filesystem without idmapped mounts (ramfs): the
+    overlay is a plain one and the tree is chowned through it, as before."""
+    store = env.path("quilt-test-ramfs-store")
+    os.mkdir(store)
+    r = qi.run_cmd(["mount", "-t", "ramfs", "quilt-test-ramfs", store])
+    if r.rc != 0:
+        pytest.skip("no ramfs: %r" % (r,))
+    try:
+        d = start_daemon(overlay_config(env, "userns-ovl-fallback", "image_store = %s\n" % store),
+                         "userns-ovl-fallback")
+        q = quilt_for(d, env.image)
+        cid, _ = running(q, ["sh", "-c", "echo > /quilt-test-w; id -u; exec sleep 3600"],
+                         profile=None)
+        upper = os.path.join(q.container_dir(cid), "upper")
+        assert wait_written(os.path.join(upper, "quilt-test-w")) == (START, START)
+        st = os.stat(os.path.join(upper, "bin"))
+        assert (st.st_uid, st.st_gid) == (START, START), st
+        r = ok(q, cli_exec(q, cid, ["stat", "-c", "%u %g", "/bin/busybox"]))
+        assert r.out.split() == ["0", "0"], r
+        log = d.log()
+        assert "a plain overlay (the userns plugin matches the owners)" in log, log
+        assert FALLBACK_WARNING in log, log
+        q.rm(cid)
+        d.stop_and_check()
+    finally:
+        qi.run_cmd(["umount", store])
+        os.rmdir(store)
 
 
 def extract_config(env, name, idmap):
