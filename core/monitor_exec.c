@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,9 +139,7 @@ _Noreturn static void exec_child(int exe_fd, const int fds[3], int sync_fd, int 
         /* Every other fd of the monitor is close-on-exec already; make sure. */
         close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         /* quilt-exec reads the seccomp program from it (--seccomp-fd). */
-        if (seccomp_fd >= 0 && fcntl(seccomp_fd, F_SETFD, 0) < 0)
-                _exit(127);
-        syscall(SYS_execveat, exe_fd, "", argv, envp, AT_EMPTY_PATH);
+        (void)quilt_sealed_binary_exec(exe_fd, argv, envp, seccomp_fd);
         static const char msg[] = "quilt: exec: cannot run the quilt-exec helper\n";
         (void)!write(2, msg, sizeof(msg) - 1);
         _exit(127);
