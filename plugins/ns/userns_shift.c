@@ -6,17 +6,12 @@
  * fd-based all the way down, so no symlink in the image is ever followed,
  * and it stays on the tree's own mount: a request's bind mount of a host
  * directory, or a /tmp tmpfs, below the root is not the image's to shift. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
 
+#include "tree_walk.h"
 #include "userns.h"
-
-/* Deeper than any sane image; a bound keeps a hostile one from using up
- * the monitor's stack or fds. */
-#define SHIFT_MAX_DEPTH 256
 
 struct shift {
         const struct userns_range *uid;
@@ -47,52 +42,17 @@ static int shift_one(struct shift *s, int dir_fd, const char *name, const struct
         return 0;
 }
 
-static int shift_dir(struct shift *s, int fd, unsigned depth, struct quilt_error *err)
+static int shift_visit(void *ctx, int dir_fd, int aux_fd, const char *name,
+                       const struct statx *sx, int *ret_sub_aux, struct quilt_error *err)
 {
-        if (depth > SHIFT_MAX_DEPTH)
-                return quilt_error_set(err, -ELOOP, "%s: more than %d directories deep", s->root,
-                                       SHIFT_MAX_DEPTH);
-        /* The DIR owns `fd` from here on. */
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
-                return quilt_error_set(err, r, "%s: %s", s->root, strerror(-r));
-        }
-        int r = 0;
-        struct dirent *de;
-        while ((errno = 0, de = readdir(d))) {
-                const char *name = de->d_name;
-                struct statx sx;
+        struct shift *s = ctx;
 
-                if (!strcmp(name, ".") || !strcmp(name, ".."))
-                        continue;
-                if (statx(dirfd(d), name, AT_SYMLINK_NOFOLLOW,
-                          STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_MNT_ID, &sx) < 0) {
-                        r = quilt_error_set(err, -errno, "stat %s/%s: %m", s->root, name);
-                        break;
-                }
-                /* Another mount (a bind, a tmpfs): not ours to change. */
-                if (sx.stx_mnt_id != s->mnt_id)
-                        continue;
-                r = shift_one(s, dirfd(d), name, &sx, err);
-                if (r < 0)
-                        break;
-                if (!S_ISDIR(sx.stx_mode))
-                        continue;
-                int sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (sub < 0) {
-                        r = quilt_error_set(err, -errno, "open %s/%s: %m", s->root, name);
-                        break;
-                }
-                r = shift_dir(s, sub, depth + 1, err);
-                if (r < 0)
-                        break;
-        }
-        if (r == 0 && errno != 0)
-                r = quilt_error_set(err, -errno, "reading %s: %m", s->root);
-        closedir(d);
-        return r;
+        (void)aux_fd;
+        (void)ret_sub_aux;
+        /* Another mount (a bind, a tmpfs): not ours to change. */
+        if (sx->stx_mnt_id != s->mnt_id)
+                return QUILT_WALK_SKIP;
+        return shift_one(s, dir_fd, name, sx, err);
 }
 
 int userns_shift_tree(const char *root, const struct userns_range *uid,
@@ -104,8 +64,7 @@ int userns_shift_tree(const char *root, const struct userns_range *uid,
 
         if (fd < 0)
                 return quilt_error_set(err, -errno, "open %s: %m", root);
-        if (statx(fd, "", AT_EMPTY_PATH,
-                  STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_MNT_ID, &sx) < 0) {
+        if (statx(fd, "", AT_EMPTY_PATH, QUILT_WALK_STATX_MASK, &sx) < 0) {
                 int r = quilt_error_set(err, -errno, "stat %s: %m", root);
                 close(fd);
                 return r;
@@ -116,7 +75,7 @@ int userns_shift_tree(const char *root, const struct userns_range *uid,
                 close(fd);
                 return r;
         }
-        r = shift_dir(&s, fd, 0, err);
+        r = quilt_walk_tree(fd, -1, root, shift_visit, &s, err);
         if (r == 0 && ret_changed)
                 *ret_changed = s.changed;
         return r;

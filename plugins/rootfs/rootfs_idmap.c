@@ -5,20 +5,18 @@
  * upper dir holds what the container writes, with the host ids its
  * writes have (START + container id), and the image store is left as it
  * is, shared with every other container. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include "rootfs.h"
 #include "rootfs_idmap.h"
-
-/* Deeper than any sane upper dir; bounds the monitor's stack and fds. */
-#define FIX_MAX_DEPTH 256
+#include "tree_walk.h"
 
 bool rootfs_idmap_wanted(const struct quilt_container *c)
 {
@@ -160,14 +158,14 @@ struct fix {
         size_t changed;
 };
 
-/* One entry of the upper dir (`st`), chowned by `name` in `ovl_fd`, the
+/* One entry of the upper dir (`sx`), chowned by `name` in `ovl_fd`, the
  * same directory seen through the overlay. */
-static int fix_one(struct fix *f, int ovl_fd, const char *name, const struct stat *st,
+static int fix_one(struct fix *f, int ovl_fd, const char *name, const struct statx *sx,
                    struct quilt_error *err)
 {
-        if (!needs_shift(f->uid, st->st_uid) && !needs_shift(f->gid, st->st_gid))
+        if (!needs_shift(f->uid, sx->stx_uid) && !needs_shift(f->gid, sx->stx_gid))
                 return 0;
-        if (fchownat(ovl_fd, name, shifted(f->uid, st->st_uid), shifted(f->gid, st->st_gid),
+        if (fchownat(ovl_fd, name, shifted(f->uid, sx->stx_uid), shifted(f->gid, sx->stx_gid),
                      AT_SYMLINK_NOFOLLOW) < 0) {
                 /* Not in the merged tree (an upper entry it hides). */
                 if (errno == ENOENT)
@@ -175,69 +173,36 @@ static int fix_one(struct fix *f, int ovl_fd, const char *name, const struct sta
                 return quilt_error_set(err, -errno, "chown %s/.../%s: %m", f->upper, name);
         }
         /* chown drops the setuid and setgid bits; keep what was there. */
-        if (S_ISREG(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)) &&
-            fchmodat(ovl_fd, name, st->st_mode & 07777, 0) < 0)
+        if (S_ISREG(sx->stx_mode) && (sx->stx_mode & (S_ISUID | S_ISGID)) &&
+            fchmodat(ovl_fd, name, sx->stx_mode & 07777, 0) < 0)
                 return quilt_error_set(err, -errno, "chmod %s/.../%s: %m", f->upper, name);
         f->changed++;
         return 0;
 }
 
-/* Takes `upper_fd`; `ovl_fd` stays the caller's. */
-static int fix_dir(struct fix *f, int upper_fd, int ovl_fd, unsigned depth, struct quilt_error *err)
+/* Walks the upper dir; `ovl_fd` is the same directory in the overlay,
+ * and the walk carries the overlay's subdirectory along. */
+static int fix_visit(void *ctx, int upper_fd, int ovl_fd, const char *name, const struct statx *sx,
+                     int *ret_sub_ovl, struct quilt_error *err)
 {
-        if (depth > FIX_MAX_DEPTH) {
-                close(upper_fd);
-                return quilt_error_set(err, -ELOOP, "%s: more than %d directories deep", f->upper,
-                                       FIX_MAX_DEPTH);
-        }
-        DIR *d = fdopendir(upper_fd);
-        if (!d) {
-                int r = -errno;
-                close(upper_fd);
-                return quilt_error_set(err, r, "%s: %s", f->upper, strerror(-r));
-        }
-        int r = 0;
-        struct dirent *de;
-        while ((errno = 0, de = readdir(d))) {
-                const char *name = de->d_name;
-                struct stat st;
-                if (!strcmp(name, ".") || !strcmp(name, ".."))
-                        continue;
-                if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        r = quilt_error_set(err, -errno, "stat %s/.../%s: %m", f->upper, name);
-                        break;
-                }
-                /* A whiteout (0:0 device) is nothing the container sees;
-                 * nothing on another filesystem is the upper dir's. */
-                if ((S_ISCHR(st.st_mode) && st.st_rdev == 0) || st.st_dev != f->dev)
-                        continue;
-                r = fix_one(f, ovl_fd, name, &st, err);
-                if (r < 0)
-                        break;
-                if (!S_ISDIR(st.st_mode))
-                        continue;
-                _cleanup_close_ int sub_ovl = openat(ovl_fd, name,
-                                                     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (sub_ovl < 0 && errno == ENOENT)
-                        continue;
-                if (sub_ovl < 0) {
-                        r = quilt_error_set(err, -errno, "open %s/.../%s in the overlay: %m",
-                                            f->upper, name);
-                        break;
-                }
-                int sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (sub < 0) {
-                        r = quilt_error_set(err, -errno, "open %s/.../%s: %m", f->upper, name);
-                        break;
-                }
-                r = fix_dir(f, sub, sub_ovl, depth + 1, err);
-                if (r < 0)
-                        break;
-        }
-        if (r == 0 && errno != 0)
-                r = quilt_error_set(err, -errno, "reading %s: %m", f->upper);
-        closedir(d);
-        return r;
+        struct fix *f = ctx;
+
+        (void)upper_fd;
+        /* A whiteout (0:0 device) is nothing the container sees;
+         * nothing on another filesystem is the upper dir's. */
+        if ((S_ISCHR(sx->stx_mode) && sx->stx_rdev_major == 0 && sx->stx_rdev_minor == 0) ||
+            makedev(sx->stx_dev_major, sx->stx_dev_minor) != f->dev)
+                return QUILT_WALK_SKIP;
+        int r = fix_one(f, ovl_fd, name, sx, err);
+        if (r < 0 || !S_ISDIR(sx->stx_mode))
+                return r;
+        *ret_sub_ovl = openat(ovl_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (*ret_sub_ovl < 0 && errno == ENOENT)
+                return QUILT_WALK_SKIP;
+        if (*ret_sub_ovl < 0)
+                return quilt_error_set(err, -errno, "open %s/.../%s in the overlay: %m", f->upper,
+                                       name);
+        return QUILT_WALK_DESCEND;
 }
 
 int rootfs_idmap_fix_upper(const char *upper, const char *root, const struct quilt_container *c,
@@ -259,7 +224,7 @@ int rootfs_idmap_fix_upper(const char *upper, const char *root, const struct qui
                 return r;
         }
         f.dev = st.st_dev;
-        int r = fix_dir(&f, fd, ovl, 0, err);
+        int r = quilt_walk_tree(fd, ovl, upper, fix_visit, &f, err);
         if (r == 0 && ret_changed)
                 *ret_changed = f.changed;
         return r;
