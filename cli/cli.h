@@ -71,6 +71,19 @@ int quilt_cli_list_command(const struct quilt_cli_command *cmd, int argc, char *
 int quilt_cli_each(enum quilt_method_id method, ProtobufCMessage *request, const char *request_field,
                    const char *response_field, int argc, char **argv);
 
+/* The -e values of create and exec: K=V sets K; K alone copies K from our
+ * environment (skipped when unset, as docker does); a later -e for the
+ * same K wins.  `n` distinct keys (malloc'd) in the order of their first
+ * -e, each with its value (pointing into the arguments or the environment). */
+struct quilt_cli_env {
+        char **keys;
+        const char **values;
+        size_t n;
+};
+/* 0 or -ENOMEM (`ret` then empty). */
+int quilt_cli_env_resolve(const char *const *args, size_t n_args, struct quilt_cli_env *ret);
+void quilt_cli_env_free(struct quilt_cli_env *e);
+
 /* "RUNNING" for CONTAINER_STATE_RUNNING; "STATE_<n>" when unknown (static buffer). */
 const char *quilt_cli_state_name(int state);
 /* RFC 3339 in UTC ("2024-05-01T12:34:56Z"), or "-" for 0. */

@@ -294,3 +294,49 @@ int quilt_cli_each(enum quilt_method_id method, ProtobufCMessage *request, const
         }
         return ret;
 }
+
+void quilt_cli_env_free(struct quilt_cli_env *e)
+{
+        for (size_t i = 0; i < e->n; i++)
+                free(e->keys[i]);
+        free(e->keys);
+        free(e->values);
+        *e = (struct quilt_cli_env) {};
+}
+
+int quilt_cli_env_resolve(const char *const *args, size_t n_args, struct quilt_cli_env *ret)
+{
+        struct quilt_cli_env e = {};
+
+        *ret = e;
+        if (n_args == 0)
+                return 0;
+        e.keys = calloc(n_args, sizeof(*e.keys));
+        e.values = calloc(n_args, sizeof(*e.values));
+        if (!e.keys || !e.values)
+                goto oom;
+        for (size_t i = 0; i < n_args; i++) {
+                const char *eq = strchr(args[i], '=');
+                char *key = strndup(args[i], eq ? (size_t)(eq - args[i]) : strlen(args[i]));
+                if (!key)
+                        goto oom;
+                const char *value = eq ? eq + 1 : getenv(key);
+                if (!value) {
+                        free(key);
+                        continue;
+                }
+                size_t k = 0;
+                while (k < e.n && strcmp(e.keys[k], key) != 0)
+                        k++;
+                if (k == e.n)
+                        e.keys[e.n++] = key;
+                else
+                        free(key);
+                e.values[k] = value;
+        }
+        *ret = e;
+        return 0;
+oom:
+        quilt_cli_env_free(&e);
+        return -ENOMEM;
+}

@@ -42,19 +42,16 @@ static void create_options_free(struct create_options *o)
 struct create_storage {
         char *image;
         char **split;
-        char **keys;
+        struct quilt_cli_env env;
         Quilt__V1__CreateContainerRequest__EnvironmentEntry *entries;
         Quilt__V1__CreateContainerRequest__EnvironmentEntry **entry_ptrs;
-        size_t n_keys;
 };
 
 static void create_storage_free(struct create_storage *s)
 {
         free(s->image);
         quilt_shell_split_free(s->split);
-        for (size_t i = 0; i < s->n_keys; i++)
-                free(s->keys[i]);
-        free(s->keys);
+        quilt_cli_env_free(&s->env);
         free(s->entries);
         free(s->entry_ptrs);
 }
@@ -183,46 +180,27 @@ static char *absolute_image(const char *image)
         return abs;
 }
 
-/* -e K=V sets K; -e K copies K from our environment (skipped when unset,
- * as docker does); a later -e for the same name wins. */
+/* The -e values as the request's environment (quilt_cli_env_resolve()). */
 static int build_environment(const struct create_options *o, Quilt__V1__CreateContainerRequest *req,
                              struct create_storage *s)
 {
-        if (o->n_env == 0)
-                return 0;
-        s->keys = calloc(o->n_env, sizeof(*s->keys));
-        s->entries = calloc(o->n_env, sizeof(*s->entries));
-        s->entry_ptrs = calloc(o->n_env, sizeof(*s->entry_ptrs));
-        if (!s->keys || !s->entries || !s->entry_ptrs)
+        if (quilt_cli_env_resolve(o->env, o->n_env, &s->env) < 0)
                 return -ENOMEM;
-
-        size_t n = 0;
-        for (size_t i = 0; i < o->n_env; i++) {
-                const char *eq = strchr(o->env[i], '=');
-                char *key = eq ? strndup(o->env[i], (size_t)(eq - o->env[i])) : strdup(o->env[i]);
-                if (!key)
-                        return -ENOMEM;
-                s->keys[s->n_keys++] = key;
-                const char *value = eq ? eq + 1 : getenv(key);
-                if (!value)
-                        continue;
-
-                size_t k;
-                for (k = 0; k < n; k++)
-                        if (strcmp(s->entries[k].key, key) == 0)
-                                break;
-                if (k == n) {
-                        s->entries[n] = (Quilt__V1__CreateContainerRequest__EnvironmentEntry)
-                                QUILT__V1__CREATE_CONTAINER_REQUEST__ENVIRONMENT_ENTRY__INIT;
-                        s->entries[n].key = key;
-                        n++;
-                }
-                s->entries[k].value = (char *)value;
-        }
-        for (size_t i = 0; i < n; i++)
+        if (s->env.n == 0)
+                return 0;
+        s->entries = calloc(s->env.n, sizeof(*s->entries));
+        s->entry_ptrs = calloc(s->env.n, sizeof(*s->entry_ptrs));
+        if (!s->entries || !s->entry_ptrs)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->env.n; i++) {
+                s->entries[i] = (Quilt__V1__CreateContainerRequest__EnvironmentEntry)
+                        QUILT__V1__CREATE_CONTAINER_REQUEST__ENVIRONMENT_ENTRY__INIT;
+                s->entries[i].key = s->env.keys[i];
+                s->entries[i].value = (char *)s->env.values[i];
                 s->entry_ptrs[i] = &s->entries[i];
+        }
         req->environment = s->entry_ptrs;
-        req->n_environment = n;
+        req->n_environment = s->env.n;
         return 0;
 }
 

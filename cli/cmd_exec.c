@@ -99,20 +99,17 @@ static int read_stdin(uint8_t **ret_data, size_t *ret_len)
         return 0;
 }
 
-/* -e K=V sets K; -e K copies K from our environment (skipped when unset);
- * a later -e for the same name wins.  As create does. */
+/* The -e values as the request's environment (quilt_cli_env_resolve(),
+ * as create does), and what the request then points into. */
 struct exec_env {
-        char **keys;
-        size_t n_keys;
+        struct quilt_cli_env env;
         Quilt__V1__ExecContainerRequest__EnvironmentEntry *entries;
         Quilt__V1__ExecContainerRequest__EnvironmentEntry **ptrs;
 };
 
 static void exec_env_free(struct exec_env *e)
 {
-        for (size_t i = 0; i < e->n_keys; i++)
-                free(e->keys[i]);
-        free(e->keys);
+        quilt_cli_env_free(&e->env);
         free(e->entries);
         free(e->ptrs);
 }
@@ -120,41 +117,23 @@ static void exec_env_free(struct exec_env *e)
 static int build_environment(const char **env, size_t n_env, Quilt__V1__ExecContainerRequest *req,
                              struct exec_env *e)
 {
-        if (n_env == 0)
-                return 0;
-        e->keys = calloc(n_env, sizeof(*e->keys));
-        e->entries = calloc(n_env, sizeof(*e->entries));
-        e->ptrs = calloc(n_env, sizeof(*e->ptrs));
-        if (!e->keys || !e->entries || !e->ptrs)
+        if (quilt_cli_env_resolve(env, n_env, &e->env) < 0)
                 return -ENOMEM;
-
-        size_t n = 0;
-        for (size_t i = 0; i < n_env; i++) {
-                const char *eq = strchr(env[i], '=');
-                char *key = eq ? strndup(env[i], (size_t)(eq - env[i])) : strdup(env[i]);
-                if (!key)
-                        return -ENOMEM;
-                e->keys[e->n_keys++] = key;
-                const char *value = eq ? eq + 1 : getenv(key);
-                if (!value)
-                        continue;
-
-                size_t k;
-                for (k = 0; k < n; k++)
-                        if (strcmp(e->entries[k].key, key) == 0)
-                                break;
-                if (k == n) {
-                        e->entries[n] = (Quilt__V1__ExecContainerRequest__EnvironmentEntry)
-                                QUILT__V1__EXEC_CONTAINER_REQUEST__ENVIRONMENT_ENTRY__INIT;
-                        e->entries[n].key = key;
-                        n++;
-                }
-                e->entries[k].value = (char *)value;
-        }
-        for (size_t i = 0; i < n; i++)
+        if (e->env.n == 0)
+                return 0;
+        e->entries = calloc(e->env.n, sizeof(*e->entries));
+        e->ptrs = calloc(e->env.n, sizeof(*e->ptrs));
+        if (!e->entries || !e->ptrs)
+                return -ENOMEM;
+        for (size_t i = 0; i < e->env.n; i++) {
+                e->entries[i] = (Quilt__V1__ExecContainerRequest__EnvironmentEntry)
+                        QUILT__V1__EXEC_CONTAINER_REQUEST__ENVIRONMENT_ENTRY__INIT;
+                e->entries[i].key = e->env.keys[i];
+                e->entries[i].value = (char *)e->env.values[i];
                 e->ptrs[i] = &e->entries[i];
+        }
         req->environment = e->ptrs;
-        req->n_environment = n;
+        req->n_environment = e->env.n;
         return 0;
 }
 
