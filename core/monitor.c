@@ -847,14 +847,14 @@ static void command_started(struct monitor *m)
                 kill_container(m, m->pending_signal);
 }
 
-/* One report of the container process, or its EOF.  Returns false when
- * nothing more will come. */
-static bool read_child_message(struct monitor *m)
+/* One report of the container process, or its EOF (then child_msg_fd
+ * is closed: nothing more will come). */
+static void read_child_message(struct monitor *m)
 {
         struct quilt_child_message msg;
         ssize_t n = read(m->child_msg_fd, &msg, sizeof(msg));
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                return true;
+                return;
         if (n == (ssize_t)sizeof(msg)) {
                 msg.message[sizeof(msg.message) - 1] = '\0';
                 if (msg.type == QUILT_CHILD_PHASE)
@@ -862,17 +862,15 @@ static bool read_child_message(struct monitor *m)
                 else if (msg.type == QUILT_CHILD_ERROR && !m->child_error[0])
                         snprintf(m->child_error, sizeof(m->child_error), "%s",
                                  msg.message[0] ? msg.message : "the container process failed");
-                return true;
+                return;
         }
         if (n > 0 && !m->child_error[0])
                 snprintf(m->child_error, sizeof(m->child_error), "a malformed report of the container process");
         quilt_closep(&m->child_msg_fd);
-        m->child_msg_fd = -1;
         /* EOF: the close-on-exec end went away with the exec — unless the
          * process died first (it reported why, or it was stopped). */
         if (!m->child_error[0] && !m->stopped_in_setup && !m->command_started)
                 command_started(m);
-        return false;
 }
 
 /* After the container process ended: what it still had to say. */
@@ -882,27 +880,11 @@ static void finish_child_messages(struct monitor *m)
                 struct pollfd p = { .fd = m->child_msg_fd, .events = POLLIN };
                 if (poll(&p, 1, 200) <= 0) {
                         quilt_closep(&m->child_msg_fd);
-                        m->child_msg_fd = -1;
                         break;
                 }
-                struct quilt_child_message msg;
-                ssize_t n = read(m->child_msg_fd, &msg, sizeof(msg));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n == (ssize_t)sizeof(msg)) {
-                        msg.message[sizeof(msg.message) - 1] = '\0';
-                        if (msg.type == QUILT_CHILD_PHASE)
-                                set_phase(m, msg.setup_command, msg.message);
-                        else if (msg.type == QUILT_CHILD_ERROR && !m->child_error[0])
-                                snprintf(m->child_error, sizeof(m->child_error), "%s", msg.message);
-                        continue;
-                }
-                quilt_closep(&m->child_msg_fd);
-                m->child_msg_fd = -1;
-                /* EOF with no complaint: the command was exec'd and has
-                 * already ended. */
-                if (!m->child_error[0] && !m->stopped_in_setup && !m->command_started)
-                        command_started(m);
+                /* Until EOF: with no complaint, the command was exec'd and
+                 * has already ended. */
+                read_child_message(m);
         }
 }
 
