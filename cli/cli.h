@@ -84,6 +84,10 @@ struct quilt_cli_env {
 int quilt_cli_env_resolve(const char *const *args, size_t n_args, struct quilt_cli_env *ret);
 void quilt_cli_env_free(struct quilt_cli_env *e);
 
+/* -u/--user of create, run and exec: USER or USER:GROUP, neither part
+ * empty, one colon at most.  What the names mean is quiltd's to decide. */
+bool quilt_cli_user_spec_valid(const char *s);
+
 /* "RUNNING" for CONTAINER_STATE_RUNNING; "STATE_<n>" when unknown (static buffer). */
 const char *quilt_cli_state_name(int state);
 /* RFC 3339 in UTC ("2024-05-01T12:34:56Z"), or "-" for 0. */

@@ -340,3 +340,9 @@ oom:
         quilt_cli_env_free(&e);
         return -ENOMEM;
 }
+
+bool quilt_cli_user_spec_valid(const char *s)
+{
+        const char *colon = strchr(s, ':');
+        return s[0] && s[0] != ':' && !(colon && (!colon[1] || strchr(colon + 1, ':')));
+}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "units.h"
 #include "util.h"
 
 /* -i: stdin is sent whole in the one request message, and quiltd takes
@@ -17,8 +18,6 @@
 #define EXEC_REQUEST_MAX ((size_t)16 * 1024 * 1024)
 /* What timeout(1) exits with when the command timed out. */
 #define EXEC_EXIT_TIMED_OUT 124
-
-int quilt_cmd_exec(const struct quilt_cli_command *cmd, int argc, char **argv);
 
 struct exec_state {
         bool exited;
@@ -137,18 +136,6 @@ static int build_environment(const char **env, size_t n_env, Quilt__V1__ExecCont
         return 0;
 }
 
-static int parse_timeout(const char *s, int32_t *ret)
-{
-        char *end;
-
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (errno || end == s || *end || v < 0 || v > INT32_MAX)
-                return -EINVAL;
-        *ret = (int32_t)v;
-        return 0;
-}
-
 int quilt_cmd_exec(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
         enum { OPT_HELP = 'h' };
@@ -170,6 +157,8 @@ int quilt_cmd_exec(const struct quilt_cli_command *cmd, int argc, char **argv)
         uint8_t *input = NULL;
         size_t input_len = 0;
         bool want_stdin = false;
+        int64_t timeout_seconds;
+        const char *why;
         int c, ret;
 
         /* At most one -e per argument. */
@@ -196,24 +185,23 @@ int quilt_cmd_exec(const struct quilt_cli_command *cmd, int argc, char **argv)
                         }
                         req.working_directory = optarg;
                         break;
-                case 'u': {
-                        const char *colon = strchr(optarg, ':');
-                        if (!optarg[0] || optarg[0] == ':' ||
-                            (colon && (!colon[1] || strchr(colon + 1, ':')))) {
+                case 'u':
+                        if (!quilt_cli_user_spec_valid(optarg)) {
                                 ret = quilt_cli_usage_error(cmd, "-u: '%s' is not USER[:GROUP]", optarg);
                                 goto out;
                         }
                         req.user = optarg;
                         break;
-                }
                 case 'i':
                         want_stdin = true;
                         break;
                 case 't':
-                        if (parse_timeout(optarg, &req.timeout_seconds) < 0) {
+                        /* As wait's --timeout: 0 is no limit. */
+                        if (quilt_parse_int_range(optarg, 0, INT32_MAX, &timeout_seconds, &why) < 0) {
                                 ret = quilt_cli_usage_error(cmd, "--timeout: '%s' is not a number of seconds", optarg);
                                 goto out;
                         }
+                        req.timeout_seconds = (int32_t)timeout_seconds;
                         break;
                 case OPT_HELP:
                         ret = quilt_cli_usage(cmd);

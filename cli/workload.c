@@ -146,13 +146,11 @@ int quilt_cli_workload_option(const struct quilt_cli_command *cmd, int c, const 
                         return spec_failed(cmd, "--tmpfs", arg, r, message);
                 w->n_mounts++;
                 return -1;
-        case QUILT_CLI_OPT_USER: {
-                const char *colon = strchr(arg, ':');
-                if (!arg[0] || arg[0] == ':' || (colon && (!colon[1] || strchr(colon + 1, ':'))))
+        case QUILT_CLI_OPT_USER:
+                if (!quilt_cli_user_spec_valid(arg))
                         return quilt_cli_usage_error(cmd, "--user: '%s' is not USER[:GROUP]", arg);
                 w->user = arg;
                 return -1;
-        }
         case QUILT_CLI_OPT_GROUP_ADD:
                 if (!arg[0] || strchr(arg, ':') || strchr(arg, ','))
                         return quilt_cli_usage_error(cmd, "--group-add: '%s' is not one group name or gid", arg);
