@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "mounts.h"
+#include "tmpfs.h"
 
 struct mounts_state {
         const struct quilt_host *host;
@@ -99,8 +100,8 @@ static int mount_one(const struct mounts_state *s, int root_fd, const struct qui
                 r = mounts_open_target(s->host, root_fd, m->target, true, &target_fd, err);
                 if (r < 0)
                         return r;
-                r = mounts_tmpfs(m->size_bytes, m->mode ? (mode_t)m->mode : MOUNTS_TMPFS_MODE,
-                                 m->read_only, &mnt_fd, err);
+                r = quilt_tmpfs_open(m->size_bytes, m->mode ? (mode_t)m->mode : MOUNTS_TMPFS_MODE,
+                                     m->read_only, &mnt_fd, err);
                 break;
         default:
                 return quilt_error_set(err, -EINVAL, "unknown mount type %d", (int)m->type);

@@ -36,9 +36,6 @@ int mounts_open_target(const struct quilt_host *host, int root_fd, const char *t
 /* mounts_attach.c: detached mounts (fds to move_mount), not yet attached. */
 /* A recursive clone of the host tree at `source`, read-only if asked. */
 int mounts_bind_tree(const char *source, bool read_only, int *ret_fd, struct quilt_error *err);
-/* A fresh tmpfs: nosuid, nodev, `size_bytes` (0: kernel default), `mode`. */
-int mounts_tmpfs(uint64_t size_bytes, mode_t mode, bool read_only, int *ret_fd,
-                 struct quilt_error *err);
 /* Attach the detached mount `mnt_fd` onto the object `target_fd` is. */
 int mounts_attach(int mnt_fd, int target_fd, struct quilt_error *err);
 

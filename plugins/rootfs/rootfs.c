@@ -45,6 +45,7 @@
 #include "rootfs_mounts.h"
 #include "rootfs_overlay.h"
 #include "tar_extract.h"
+#include "tmpfs.h"
 
 enum rootfs_mode {
         ROOTFS_PIVOT_ROOT,
@@ -464,17 +465,11 @@ static int mount_tmp(const struct rootfs_state *s, const struct quilt_container 
                 return quilt_error_set(err, r, "/tmp: %s", strerror(-r));
         if (mounted || request_mounts_tmp(s, c, root_fd, &st))
                 return 0;
-        _cleanup_close_ int fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
-        if (fs_fd < 0)
-                return quilt_error_set(err, -errno, "/tmp: fsopen tmpfs: %m");
-        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0 ||
-            fsconfig(fs_fd, FSCONFIG_SET_STRING, "mode", "1777", 0) < 0 ||
-            fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                return quilt_error_set(err, -errno, "/tmp: creating a tmpfs: %m");
-        _cleanup_close_ int mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC,
-                                             MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-        if (mnt_fd < 0)
-                return quilt_error_set(err, -errno, "/tmp: fsmount: %m");
+        _cleanup_close_ int mnt_fd = -1;
+        struct quilt_error why = { 0 };
+        r = quilt_tmpfs_open(0, 01777, false, &mnt_fd, &why);
+        if (r < 0)
+                return quilt_error_set(err, r, "/tmp: %s", why.message);
         if (move_mount(mnt_fd, "", dir_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return quilt_error_set(err, -errno, "/tmp: move_mount: %m");
         return 0;

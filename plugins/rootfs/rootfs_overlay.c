@@ -8,6 +8,7 @@
 
 #include "rootfs.h"
 #include "rootfs_overlay.h"
+#include "tmpfs.h"
 
 /* index=off: each container's upper dir stands alone (no index of lower
  * inodes to keep consistent across the many overlays of one lower dir). */
@@ -53,18 +54,6 @@ int rootfs_overlay_mount(const char *lower, const char *upper, const char *work,
         return 0;
 }
 
-/* The kernel's own words about a failed fsconfig ("overlay: ..."), if
- * it queued any on the fs context. */
-static const char *fs_message(int fs_fd, char *buf, size_t size)
-{
-        ssize_t n = read(fs_fd, buf, size - 1);
-        if (n <= 0)
-                return "";
-        buf[n] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        return buf;
-}
-
 int rootfs_overlay_mount_fd(int lower_fd, const char *upper, const char *work,
                             const char *target, struct quilt_error *err)
 {
@@ -87,7 +76,7 @@ int rootfs_overlay_mount_fd(int lower_fd, const char *upper, const char *work,
             fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 int r = -errno;
                 char msg[256];
-                const char *why = fs_message(fs_fd, msg, sizeof(msg));
+                const char *why = quilt_fs_message(fs_fd, msg, sizeof(msg));
                 return quilt_error_set(err, r, "overlay on %s (upper %s): %s%s%s", target, upper,
                                        strerror(-r), why[0] ? ": " : "", why);
         }
