@@ -52,6 +52,7 @@
 #include "exec_path.h"
 #include "rlimits.h"
 #include "seccomp_load.h"
+#include "signal_relay.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -104,9 +105,6 @@ static const struct {
         { "mnt", CLONE_NEWNS },
 };
 #define N_NAMESPACES (sizeof(namespaces) / sizeof(namespaces[0]))
-
-/* Synchronous signals: blocking them would only hide a crash. */
-static const int unblocked[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS };
 
 static int error_fd = -1;
 
@@ -511,12 +509,7 @@ _Noreturn static void run_command(const struct options *o, pid_t expected_ppid)
         if (o->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 fail(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
 
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        signal(sig, SIG_DFL);   /* EINVAL for libc-internal ones: fine */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        quilt_relay_reset_signals();
 
         /* The seccomp filter last: only the exec runs under it. */
         int r = quilt_seccomp_load(seccomp_program_len ? seccomp_program : NULL, seccomp_program_len);
@@ -525,15 +518,6 @@ _Noreturn static void run_command(const struct options *o, pid_t expected_ppid)
 
         int e = quilt_exec_search(o->argv, environ);
         fail(e, "exec %s", o->argv[0]);
-}
-
-static int exit_code(int status)
-{
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return 127;
 }
 
 int main(int argc, char **argv)
@@ -563,11 +547,9 @@ int main(int argc, char **argv)
         /* Block before fork so nothing arrives between fork and the wait
          * loop: every signal for us is the command's. */
         sigset_t set;
-        sigfillset(&set);
-        for (size_t k = 0; k < sizeof(unblocked) / sizeof(unblocked[0]); k++)
-                sigdelset(&set, unblocked[k]);
-        if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
-                fail(errno, "sigprocmask");
+        int blocked = quilt_relay_block_signals(&set);
+        if (blocked < 0)
+                fail(-blocked, "sigprocmask");
 
         pid_t expected_ppid = new_pid_ns ? 0 : getpid();
         pid_t child = fork();
@@ -593,7 +575,7 @@ int main(int argc, char **argv)
                         while (waitpid(child, &status, 0) < 0)
                                 if (errno != EINTR)
                                         _exit(127);
-                        _exit(exit_code(status));
+                        _exit(quilt_relay_exit_code(status));
                 }
                 if (sig != SIGCHLD) {
                         kill(child, sig);
@@ -602,6 +584,6 @@ int main(int argc, char **argv)
                 int status;
                 pid_t r = waitpid(child, &status, WNOHANG);
                 if (r == child && (WIFEXITED(status) || WIFSIGNALED(status)))
-                        _exit(exit_code(status));
+                        _exit(quilt_relay_exit_code(status));
         }
 }

@@ -31,11 +31,9 @@
 
 #include "child_protocol.h"
 #include "exec_path.h"
+#include "signal_relay.h"
 
 extern char **environ;
-
-/* Synchronous signals: blocking them would only hide a crash of init. */
-static const int unblocked[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS };
 
 _Noreturn static void die(const char *what, int e)
 {
@@ -59,12 +57,7 @@ _Noreturn static void run_command(char *const *argv, int error_fd, pid_t init_pi
 {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != init_pid)
                 _exit(127);
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        signal(sig, SIG_DFL);   /* EINVAL for libc-internal ones: fine */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        quilt_relay_reset_signals();
 
         int e = quilt_exec_search(argv, environ);
         if (error_fd < 0) {
@@ -90,15 +83,6 @@ static int parse_fd(const char *s)
         if (errno || end == s || *end || v < 3 || v > INT_MAX)
                 return -1;
         return (int)v;
-}
-
-static int exit_code(int status)
-{
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return 127;
 }
 
 int main(int argc, char **argv)
@@ -135,11 +119,9 @@ int main(int argc, char **argv)
         /* Block before fork so nothing arrives between fork and the wait
          * loop; blocked signals are queued even for PID 1 of a namespace. */
         sigset_t set;
-        sigfillset(&set);
-        for (size_t k = 0; k < sizeof(unblocked) / sizeof(unblocked[0]); k++)
-                sigdelset(&set, unblocked[k]);
-        if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
-                die("sigprocmask", errno);
+        int blocked = quilt_relay_block_signals(&set);
+        if (blocked < 0)
+                die("sigprocmask", -blocked);
 
         pid_t child = fork();
         if (child < 0)
@@ -175,6 +157,6 @@ int main(int argc, char **argv)
                         }
                 /* PID 1 leaving takes the rest of the namespace along. */
                 if (main_done)
-                        _exit(exit_code(main_status));
+                        _exit(quilt_relay_exit_code(main_status));
         }
 }
