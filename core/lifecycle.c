@@ -48,3 +48,8 @@ bool quilt_state_is_terminal(enum quilt_state s)
 {
         return s == QUILT_STATE_EXITED || s == QUILT_STATE_FAILED;
 }
+
+bool quilt_state_has_process(enum quilt_state s)
+{
+        return s == QUILT_STATE_SETUP || s == QUILT_STATE_RUNNING;
+}

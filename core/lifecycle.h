@@ -29,5 +29,8 @@ int quilt_state_from_name(const char *name);
 bool quilt_state_transition_allowed(enum quilt_state from, enum quilt_state to);
 /* EXITED and FAILED: nothing will change any more. */
 bool quilt_state_is_terminal(enum quilt_state s);
+/* SETUP and RUNNING: the container process is there (running setup
+ * commands or the command) to be signalled, measured or updated. */
+bool quilt_state_has_process(enum quilt_state s);
 
 #endif

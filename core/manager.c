@@ -181,7 +181,7 @@ static Quilt__V1__ContainerStatusResponse *status_response(const struct quilt_co
         r->state = (Quilt__V1__ContainerState)c->state;
         r->exit_code = c->exit_code;
         r->exit_signal = c->exit_signal;
-        r->pid = c->state == QUILT_STATE_RUNNING || c->state == QUILT_STATE_SETUP ? c->pid : 0;
+        r->pid = quilt_state_has_process(c->state) ? c->pid : 0;
         r->error_message = strdup(c->error);
         r->created_at_ns = c->created_ns;
         r->started_at_ns = c->started_ns;
@@ -777,7 +777,7 @@ static int read_stats_locked(struct quilt_manager *m, struct quilt_container_rec
         *ret = (struct quilt_stats){ .memory_current_bytes = -1, .memory_peak_bytes = -1,
                                      .cpu_usage_ns = -1, .pids_current = -1, .oom_kill_count = -1 };
         *ret_ts = quilt_now_ns();
-        if ((c->state == QUILT_STATE_RUNNING || c->state == QUILT_STATE_SETUP) && !c->monitor_done) {
+        if (quilt_state_has_process(c->state) && !c->monitor_done) {
                 _cleanup_free_ char *reply = NULL;
                 int r = quilt_supervisor_request(m, c, "stats", NULL, REQUEST_TIMEOUT_MS, &reply);
                 if (r == 0 && !strncmp(reply, "ok ", 3)) {
@@ -850,8 +850,7 @@ int quilt_manager_update(struct quilt_manager *m, const char *ref, const Quilt__
                 r = quilt_status_set(st, QUILT_FAILED_PRECONDITION,
                                      "container %.12s runs a chain without a resource-control plugin",
                                      c->id);
-        } else if ((c->state != QUILT_STATE_RUNNING && c->state != QUILT_STATE_SETUP) ||
-                   c->monitor_done) {
+        } else if (!quilt_state_has_process(c->state) || c->monitor_done) {
                 r = quilt_status_set(st, QUILT_FAILED_PRECONDITION,
                                      "container %.12s is %s: only a running container can be updated",
                                      c->id, quilt_state_name(c->state));

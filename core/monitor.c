@@ -224,8 +224,7 @@ static void answer_stats(struct monitor *m, unsigned long seq)
 static void answer_update(struct monitor *m, unsigned long seq, const struct quilt_resources *r)
 {
         struct quilt_error err = { 0 };
-        if ((m->rs.state != QUILT_STATE_RUNNING && m->rs.state != QUILT_STATE_SETUP) ||
-            m->child_exited) {
+        if (!quilt_state_has_process(m->rs.state) || m->child_exited) {
                 notify(m, "reply %lu error the container is not running", seq);
                 return;
         }

@@ -37,6 +37,11 @@ static void test_terminal(void **state)
         assert_false(quilt_state_is_terminal(QUILT_STATE_SETUP));
         assert_true(quilt_state_is_terminal(QUILT_STATE_EXITED));
         assert_true(quilt_state_is_terminal(QUILT_STATE_FAILED));
+        assert_false(quilt_state_has_process(QUILT_STATE_PENDING));
+        assert_true(quilt_state_has_process(QUILT_STATE_SETUP));
+        assert_true(quilt_state_has_process(QUILT_STATE_RUNNING));
+        assert_false(quilt_state_has_process(QUILT_STATE_EXITED));
+        assert_false(quilt_state_has_process(QUILT_STATE_FAILED));
         assert_false(quilt_state_transition_allowed((enum quilt_state)0, QUILT_STATE_RUNNING));
         assert_false(quilt_state_transition_allowed((enum quilt_state)99, QUILT_STATE_RUNNING));
 }
