@@ -78,7 +78,7 @@ static void print_mount_human(const Quilt__V1__Mount *m)
 /* The workload fields: setup progress, init, user, root, mounts. */
 static void print_workload_human(const Quilt__V1__ContainerStatusResponse *st)
 {
-        printf("setup_commands: %u\n", st->setup_commands);
+        print_int_field("setup_commands", true, st->setup_commands);
         if (st->state == SETUP && st->setup_command > 0)
                 printf("setup_command: %u of %u\n", st->setup_command, st->setup_commands);
         else
@@ -87,18 +87,12 @@ static void print_workload_human(const Quilt__V1__ContainerStatusResponse *st)
         print_field("user", st->user[0] ? st->user : "root");
         print_field("read_only_rootfs", st->read_only_rootfs ? "yes" : "no");
         print_field("ready", st->ready ? "yes" : "no");
-        if (st->n_mounts == 0)
-                printf("mounts: -\n");
-        else
-                printf("mounts: %zu\n", st->n_mounts);
+        print_int_field("mounts", st->n_mounts > 0, (int64_t)st->n_mounts);
         for (size_t i = 0; i < st->n_mounts; i++)
                 print_mount_human(st->mounts[i]);
         print_field("network", st->network);
         print_field("ip_address", st->ip_address);
-        if (st->n_ports == 0)
-                printf("ports: -\n");
-        else
-                printf("ports: %zu\n", st->n_ports);
+        print_int_field("ports", st->n_ports > 0, (int64_t)st->n_ports);
         for (size_t i = 0; i < st->n_ports; i++)
                 printf("  %u->%u/%s\n", st->ports[i]->host_port, st->ports[i]->container_port,
                        st->ports[i]->protocol[0] ? st->ports[i]->protocol : "tcp");
