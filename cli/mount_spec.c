@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "mount_spec.h"
 #include "units.h"
@@ -330,12 +330,6 @@ out:
         return r;
 }
 
-/* setrlimit's resources by Docker's names. */
-static const char *const RLIMIT_NAMES[] = {
-        "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
-        "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
-};
-
 static int parse_limit(const char *s, uint64_t *ret, char **ret_error)
 {
         if (!strcmp(s, "unlimited") || !strcmp(s, "-1")) {
@@ -363,17 +357,13 @@ int quilt_parse_ulimit_option(const char *arg, struct quilt_cli_rlimit *ret, cha
         const char *eq = strchr(arg, '=');
         if (!eq || eq == arg)
                 return fail(ret_error, "'%s' is not NAME=SOFT[:HARD] (e.g. nofile=1024:4096)", arg);
-        size_t n = (size_t)(eq - arg);
-        const char *name = arg;
-        if (n > 7 && !strncasecmp(name, "RLIMIT_", 7)) {
-                name += 7;
-                n -= 7;
-        }
-        const char *known = NULL;
-        for (size_t i = 0; i < sizeof(RLIMIT_NAMES) / sizeof(RLIMIT_NAMES[0]); i++)
-                if (strlen(RLIMIT_NAMES[i]) == n && !strncasecmp(name, RLIMIT_NAMES[i], n))
-                        known = RLIMIT_NAMES[i];
-        if (!known)
+        /* The names are quiltd's (rlimits.c): NOFILE, nofile, RLIMIT_NOFILE. */
+        char *name = strndup(arg, (size_t)(eq - arg));
+        if (!name)
+                return oom(ret_error);
+        int resource = quilt_rlimit_resource(name);
+        free(name);
+        if (resource < 0)
                 return fail(ret_error, "unknown limit '%.*s' (as, core, cpu, data, fsize, locks, memlock, "
                             "msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)",
                             (int)(eq - arg), arg);
@@ -397,9 +387,11 @@ int quilt_parse_ulimit_option(const char *arg, struct quilt_cli_rlimit *ret, cha
                 return r;
         /* The wire takes "nofile" as well as "NOFILE" and "RLIMIT_NOFILE";
          * one spelling keeps status output uniform. */
-        char *type = strdup(known);
+        char *type = strdup(quilt_rlimit_name(resource));
         if (!type)
                 return oom(ret_error);
+        for (char *p = type; *p; p++)
+                *p = (char)tolower((unsigned char)*p);
         *ret = (struct quilt_cli_rlimit) { .type = type, .soft = soft_v, .hard = hard_v };
         return 0;
 }

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rlimits.h"              /* the names quiltd knows, QUILT_RLIMIT_UNLIMITED */
 #include "volume_path.h"
 
 /* As the wire's Mount message: type "bind", "tmpfs" or "volume". */
@@ -29,10 +30,8 @@ struct quilt_mount_spec {
         uint32_t mode;                  /* tmpfs; 0: 01777 */
 };
 
-#define QUILT_RLIMIT_UNLIMITED UINT64_MAX
-
 struct quilt_cli_rlimit {
-        char *type;                     /* as given ("nofile", "RLIMIT_NOFILE", ...) */
+        char *type;                     /* one spelling: "nofile" for NOFILE, RLIMIT_NOFILE, ... */
         uint64_t soft, hard;
 };
 
