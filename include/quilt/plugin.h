@@ -398,6 +398,38 @@ struct quilt_plugin {
         uint64_t (*configured_features)(void *state);
 };
 
+/* Put context in front of the message a callee left in `err`:
+ *   return quilt_error_prefix(err, r, "mount %zu (%s): ", i, target);
+ * makes "mount 2 (/data): open ...: No such file or directory".  Sets
+ * err->code to `code` and returns it; the callee's text is cut at the end
+ * when the whole is too long.  Uses vsnprintf only, like quilt_error_set. */
+__attribute__((format(printf, 3, 4)))
+static inline int quilt_error_prefix(struct quilt_error *err, int code, const char *fmt, ...)
+{
+        if (err) {
+                char reason[QUILT_ERROR_MESSAGE_MAX];
+                size_t n = 0, len;
+                va_list ap;
+                int k;
+                /* Copies by hand: no <string.h> here. */
+                while (n < sizeof(reason) - 1 && err->message[n]) {
+                        reason[n] = err->message[n];
+                        n++;
+                }
+                reason[n] = '\0';
+                va_start(ap, fmt);
+                k = vsnprintf(err->message, sizeof(err->message), fmt, ap);
+                va_end(ap);
+                len = k < 0 ? 0 : (size_t)k;
+                for (n = 0; len < sizeof(err->message) - 1 && reason[n]; n++)
+                        err->message[len++] = reason[n];
+                if (len < sizeof(err->message))
+                        err->message[len] = '\0';
+                err->code = code;
+        }
+        return code;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,16 +56,9 @@ static int check_defaults(const struct cgroup_state *s, const struct quilt_confi
 
         if ((r = cgroup_limits_resolve(s, &none, true, &l, err)) < 0 ||
             (r = cgroup_limits_check_controllers(s, &l, err)) < 0) {
-                if (err) {
-                        char reason[QUILT_ERROR_MESSAGE_MAX];
-                        memcpy(reason, err->message, sizeof(reason));
-                        reason[sizeof(reason) - 1] = '\0';
-                        quilt_error_set(err, r, "%s: [%s] defaults: %s",
-                                        section && section->file ? section->file : "(config)",
-                                        section && section->name ? section->name : s->log_name,
-                                        reason);
-                }
-                return r;
+                return quilt_error_prefix(err, r, "%s: [%s] defaults: ",
+                                          section && section->file ? section->file : "(config)",
+                                          section && section->name ? section->name : s->log_name);
         }
         return 0;
 }

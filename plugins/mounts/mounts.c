@@ -130,12 +130,9 @@ static int mounts_pre_clone(void *state, struct quilt_container *c, struct quilt
                 if (!m || !m->target || m->struct_size < sizeof(*m))
                         return quilt_error_set(err, -EINVAL, "mount %zu: malformed", i);
                 r = mount_one(s, root_fd, m, err);
-                if (r < 0) {
-                        /* "mount N (TARGET): reason"; N as in the request. */
-                        char reason[QUILT_ERROR_MESSAGE_MAX];
-                        snprintf(reason, sizeof(reason), "%s", err ? err->message : "");
-                        return quilt_error_set(err, r, "mount %zu (%s): %s", i, m->target, reason);
-                }
+                /* "mount N (TARGET): reason"; N as in the request. */
+                if (r < 0)
+                        return quilt_error_prefix(err, r, "mount %zu (%s): ", i, m->target);
                 if (QUILT_HOST_HAS(s->host, log))
                         s->host->log(QUILT_LOG_DEBUG, MOUNTS_PLUGIN_NAME, "%s: %s%s on %s%s",
                                      c->id ? c->id : "?",

@@ -98,11 +98,8 @@ int userns_subid_lookup(const char *path, const char *name, struct userns_range 
                 if (strncmp(line, name, name_len) != 0 || line[name_len] != ':')
                         continue;
                 r = userns_range_parse(line + name_len + 1, ret, err);
-                if (r < 0) {
-                        char why[QUILT_ERROR_MESSAGE_MAX];
-                        snprintf(why, sizeof(why), "%s", err ? err->message : "");
-                        r = quilt_error_set(err, r, "%s:%d: %s", path, lineno, why);
-                }
+                if (r < 0)
+                        r = quilt_error_prefix(err, r, "%s:%d: ", path, lineno);
                 break;
         }
         free(line);

@@ -183,13 +183,8 @@ static int run_all(struct setup_state *s, struct quilt_container *c, const sigse
                 }
                 r = setup_run(&cmd, &o, err);
                 if (r < 0) {
-                        /* Short ("fork: ..."): room for the prefix. */
-                        char what[QUILT_ERROR_MESSAGE_MAX / 2];
-                        size_t len = strnlen(err->message, sizeof(what) - 1);
-                        memcpy(what, err->message, len);
-                        what[len] = '\0';
                         end_groups(s, n - 1);
-                        return quilt_error_set(err, r, "setup command %u: %s", n, what);
+                        return quilt_error_prefix(err, r, "setup command %u: ", n);
                 }
                 if (n <= s->n_groups_max)
                         s->groups[n - 1] = o.group;
