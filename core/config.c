@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "plugin_chain.h"
 #include "util.h"
 
 #ifndef QUILT_PLUGIN_DIR_DEFAULT
@@ -470,7 +471,7 @@ static int chain_key(struct parser *p, const char *key, const char *value)
 
         if (!strcmp(key, "network")) {
                 /* Checked against the chain's plugins once they are loaded. */
-                if (strcmp(value, "none") && strcmp(value, "loopback") && strcmp(value, "bridge"))
+                if (!quilt_network_feature(value))
                         return fail(p, "[%s] network: '%s' is not none, loopback or bridge",
                                     p->cur->name, value);
                 free(prof->network);
