@@ -73,6 +73,29 @@ static int check_volume_name(const char *name, char **ret_error)
         return fail(ret_error, "'%s' is not a valid volume name (" VOLUME_NAME_RULE ")", name);
 }
 
+/* "ro" or "rw" of -v and --tmpfs; false when `o` is neither. */
+static bool parse_ro_rw(const char *o, bool *read_only)
+{
+        if (strcmp(o, "ro") && strcmp(o, "rw"))
+                return false;
+        *read_only = !strcmp(o, "ro");
+        return true;
+}
+
+/* *ret = `m` with copies of `source` (NULL: none) and `target`. */
+static int finish_spec(struct quilt_mount_spec m, const char *source, const char *target,
+                       struct quilt_mount_spec *ret, char **ret_error)
+{
+        m.source = source ? strdup(source) : NULL;
+        m.target = strdup(target);
+        if ((source && !m.source) || !m.target) {
+                quilt_mount_spec_clear(&m);
+                return oom(ret_error);
+        }
+        *ret = m;
+        return 0;
+}
+
 /* SRC of -v: a host path or a volume name (anything else is refused with
  * what it was most likely meant as). */
 static int classify_source(const char *src, struct quilt_mount_spec *m, char **ret_error)
@@ -163,24 +186,14 @@ int quilt_parse_volume_option(const char *arg, struct quilt_mount_spec *ret, cha
                         goto out;
                 }
                 for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-                        if (!strcmp(o, "ro"))
-                                m.read_only = true;
-                        else if (!strcmp(o, "rw"))
-                                m.read_only = false;
-                        else {
+                        if (!parse_ro_rw(o, &m.read_only)) {
                                 r = fail(ret_error, "unknown mount option '%s' (ro or rw)", o);
                                 goto out;
                         }
                 }
         }
-        if (!(m.source = strdup(src)) || !(m.target = strdup(dst))) {
-                r = oom(ret_error);
-                goto out;
-        }
-        *ret = m;
-        m = (struct quilt_mount_spec) {};
+        r = finish_spec(m, src, dst, ret, ret_error);
 out:
-        quilt_mount_spec_clear(&m);
         free(copy);
         return r;
 }
@@ -280,14 +293,8 @@ int quilt_parse_mount_option(const char *arg, struct quilt_mount_spec *ret, char
         m.read_only = f.read_only;
         m.size_bytes = f.size;
         m.mode = f.mode;
-        if ((f.source && !(m.source = strdup(f.source))) || !(m.target = strdup(f.target))) {
-                r = oom(ret_error);
-                goto out;
-        }
-        *ret = m;
-        m = (struct quilt_mount_spec) {};
+        r = finish_spec(m, f.source, f.target, ret, ret_error);
 out:
-        quilt_mount_spec_clear(&m);
         free(copy);
         return r;
 }
@@ -309,23 +316,13 @@ int quilt_parse_tmpfs_option(const char *arg, struct quilt_mount_spec *ret, char
                         r = parse_size(o + 5, &m.size_bytes, ret_error);
                 else if (!strncmp(o, "mode=", 5))
                         r = parse_mode(o + 5, &m.mode, ret_error);
-                else if (!strcmp(o, "ro"))
-                        m.read_only = true;
-                else if (!strcmp(o, "rw"))
-                        m.read_only = false;
-                else
+                else if (!parse_ro_rw(o, &m.read_only))
                         r = fail(ret_error, "unsupported tmpfs option '%s' (size=SIZE, mode=OCTAL, ro, rw)", o);
                 if (r < 0)
                         goto out;
         }
-        if (!(m.target = strdup(copy))) {
-                r = oom(ret_error);
-                goto out;
-        }
-        *ret = m;
-        m = (struct quilt_mount_spec) {};
+        r = finish_spec(m, NULL, copy, ret, ret_error);
 out:
-        quilt_mount_spec_clear(&m);
         free(copy);
         return r;
 }
