@@ -43,6 +43,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "userns.h"
 
 /* What post_start sends the child, one byte (with an fd for TREE). */
@@ -56,8 +57,6 @@ enum {
 struct userns_state {
         const struct quilt_host *host;
         struct userns_config cfg;
-        char uid_map[48];       /* "0 START COUNT\n" */
-        char gid_map[48];
         int sock[2];            /* [0] the monitor's end, [1] the child's */
         char *root;             /* realpath of c->rootfs, NULL: no tree */
         char *shadow;           /* the directory to cover, NULL: none needed */
@@ -75,8 +74,6 @@ static int userns_init(const struct quilt_host *host, const struct quilt_config_
                 return r;
         s->host = host;
         s->sock[0] = s->sock[1] = -1;
-        snprintf(s->uid_map, sizeof(s->uid_map), "0 %u %u\n", s->cfg.uid.start, s->cfg.uid.count);
-        snprintf(s->gid_map, sizeof(s->gid_map), "0 %u %u\n", s->cfg.gid.start, s->cfg.gid.count);
         *ret_state = TAKE_PTR(s);
         return 0;
 }
@@ -144,6 +141,11 @@ static int adopt_volumes(const struct userns_state *s, const struct quilt_contai
         return 0;
 }
 
+static struct quilt_id_range id_range(const struct userns_range *r)
+{
+        return (struct quilt_id_range){ .host_start = r->start, .count = r->count };
+}
+
 /* The mapping, for the plugins after us: the rootfs plugin idmaps an
  * overlay's lower layer through it (and then says so in
  * c->rootfs_ids_mapped). */
@@ -153,8 +155,8 @@ static int userns_prepare_rootfs(void *state, struct quilt_container *c, struct 
         (void)err;
         if (!QUILT_CONTAINER_HAS(c, rootfs_ids_mapped))
                 return 0;
-        c->uid_range = (struct quilt_id_range){ s->cfg.uid.start, s->cfg.uid.count };
-        c->gid_range = (struct quilt_id_range){ s->cfg.gid.start, s->cfg.gid.count };
+        c->uid_range = id_range(&s->cfg.uid);
+        c->gid_range = id_range(&s->cfg.gid);
         c->rootfs_ids_mapped = 0;
         return 0;
 }
@@ -196,21 +198,6 @@ static int userns_pre_clone(void *state, struct quilt_container *c, struct quilt
         return find_shadow(s, err);
 }
 
-static int write_file(int dir_fd, const char *name, const char *text, struct quilt_error *err)
-{
-        _cleanup_close_ int fd = openat(dir_fd, name, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return quilt_error_set(err, -errno, "open %s: %m", name);
-        /* The kernel takes a map in one write only. */
-        ssize_t n = write(fd, text, strlen(text));
-        if (n < 0)
-                return quilt_error_set(err, -errno, "writing \"%.*s\" to %s: %m",
-                                       (int)strcspn(text, "\n"), text, name);
-        if ((size_t)n != strlen(text))
-                return quilt_error_set(err, -EIO, "short write to %s", name);
-        return 0;
-}
-
 /* An idmapped clone of the whole tree at s->root (the monitor's view:
  * with the request's mounts and /tmp below it), the top mount mapped
  * through the container's user namespace.  Returns the tree's fd, or a
@@ -220,21 +207,8 @@ static int idmapped_tree(struct userns_state *s, int proc_fd, struct quilt_error
         _cleanup_close_ int userns_fd = openat(proc_fd, "ns/user", O_RDONLY | O_CLOEXEC);
         if (userns_fd < 0)
                 return quilt_error_set(err, -errno, "open ns/user: %m");
-        _cleanup_close_ int tree = open_tree(AT_FDCWD, s->root,
-                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-        if (tree < 0)
-                return quilt_error_set(err, -errno, "open_tree %s: %m", s->root);
-        /* Not AT_RECURSIVE: only the image is seen through the mapping. */
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
-        if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-                return quilt_error_set(err, -errno, "idmapping %s: %m", s->root);
-        return TAKE_FD(tree);
-}
-
-/* The kernel's or the filesystem's "no idmapped mounts here". */
-static bool idmap_unsupported(int r)
-{
-        return r == -EINVAL || r == -EPERM || r == -ENOSYS || r == -EOPNOTSUPP;
+        /* Only the image is seen through the mapping. */
+        return quilt_idmap_clone(s->root, userns_fd, true, err);
 }
 
 static int send_msg(int sock, char msg, int fd, struct quilt_error *err)
@@ -293,10 +267,11 @@ static int userns_post_start(void *state, struct quilt_container *c, struct quil
                 return quilt_error_set(err, -errno, "open %s: %m", path);
         /* Host root writes the maps, so setgroups stays "allow": the
          * child drops the host's groups with it. */
-        r = write_file(proc_fd, "uid_map", s->uid_map, err);
+        const struct quilt_id_range uid = id_range(&s->cfg.uid), gid = id_range(&s->cfg.gid);
+        r = quilt_idmap_write_map(proc_fd, "uid_map", &uid, err);
         if (r < 0)
                 return r;
-        r = write_file(proc_fd, "gid_map", s->gid_map, err);
+        r = quilt_idmap_write_map(proc_fd, "gid_map", &gid, err);
         if (r < 0)
                 return r;
 
@@ -315,7 +290,7 @@ static int userns_post_start(void *state, struct quilt_container *c, struct quil
                 _cleanup_close_ int tree = idmapped_tree(s, proc_fd, &why);
                 if (tree >= 0)
                         return send_msg(s->sock[0], MSG_TREE, tree, err);
-                if (!idmap_unsupported(tree)) {
+                if (!quilt_idmap_unsupported(tree)) {
                         *err = why;
                         return tree;
                 }

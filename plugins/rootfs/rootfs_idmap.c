@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
+#include "idmap.h"
 #include "rootfs.h"
 #include "rootfs_idmap.h"
 #include "tree_walk.h"
@@ -26,23 +27,7 @@ bool rootfs_idmap_wanted(const struct quilt_container *c)
 
 bool rootfs_idmap_unsupported(int r)
 {
-        return r == -EINVAL || r == -EPERM || r == -ENOSYS || r == -EOPNOTSUPP;
-}
-
-static int write_map(pid_t pid, const char *name, const struct quilt_id_range *r,
-                     struct quilt_error *err)
-{
-        char path[64], map[48];
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-        int len = snprintf(map, sizeof(map), "0 %u %u\n", r->host_start, r->count);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return quilt_error_set(err, -errno, "open %s: %m", path);
-        /* The kernel takes a map in one write only. */
-        ssize_t n = write(fd, map, len);
-        if (n != len)
-                return quilt_error_set(err, n < 0 ? -errno : -EIO, "writing %s: %m", path);
-        return 0;
+        return quilt_idmap_unsupported(r);
 }
 
 /* A forked child holds the namespace while we write its maps (host root
@@ -89,15 +74,20 @@ int rootfs_idmap_userns(const struct quilt_id_range *uid, const struct quilt_id_
         do
                 n = read(ready_r, &c, 1);
         while (n < 0 && errno == EINTR);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+        _cleanup_close_ int proc_fd = -1;
         if (n != 1) {
                 r = -EIO;       /* the child's exit status says why, below */
-        } else if ((r = write_map(pid, "uid_map", uid, err)) >= 0 &&
-                   (r = write_map(pid, "gid_map", gid, err)) >= 0) {
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-                r = open(path, O_RDONLY | O_CLOEXEC);
+        } else if ((proc_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+                r = quilt_error_set(err, -errno, "open %s: %m", path);
+        } else if ((r = quilt_idmap_write_map(proc_fd, "uid_map", uid, err)) < 0 ||
+                   (r = quilt_idmap_write_map(proc_fd, "gid_map", gid, err)) < 0) {
+                r = quilt_error_prefix(err, r, "%s: ", path);
+        } else {
+                r = openat(proc_fd, "ns/user", O_RDONLY | O_CLOEXEC);
                 if (r < 0)
-                        r = quilt_error_set(err, -errno, "open %s: %m", path);
+                        r = quilt_error_set(err, -errno, "open %s/ns/user: %m", path);
         }
         quilt_closep(&go_w);
         int status = 0;
@@ -113,14 +103,8 @@ int rootfs_idmap_userns(const struct quilt_id_range *uid, const struct quilt_id_
 
 int rootfs_idmap_tree(const char *path, int userns_fd, struct quilt_error *err)
 {
-        /* Not AT_RECURSIVE: the image's layer is a plain directory. */
-        _cleanup_close_ int tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        if (tree < 0)
-                return quilt_error_set(err, -errno, "open_tree %s: %m", path);
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd };
-        if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-                return quilt_error_set(err, -errno, "idmapping %s: %m", path);
-        return TAKE_FD(tree);
+        /* Not recursive: the image's layer is a plain directory. */
+        return quilt_idmap_clone(path, userns_fd, false, err);
 }
 
 int rootfs_idmap_upper_root(const char *upper, int lower_fd, struct quilt_error *err)
