@@ -3,7 +3,7 @@
  * subuid file, the errors init gives with FILE:LINE) and its chown
  * fallback (userns_shift.c) on a scratch tree.  Built together with
  * plugins/ns/userns_config.c and userns_shift.c; the host's config_apply
- * is a small fake here so only the plugin's own logic is under test. */
+ * is quiltd's own (core/config_apply.c), as the other plugin tests use. */
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -23,43 +23,13 @@
 #include <cmocka.h>
 
 #include "../plugins/ns/userns.h"
+#include "config.h"
 #include "test-child.h"
-
-/* Enough of the real config_apply for STRING and CHOICE keys. */
-static int fake_config_apply(const struct quilt_config_section *section,
-                             const struct quilt_config_key *table, void *target,
-                             struct quilt_error *err)
-{
-        for (size_t i = 0; i < section->n_entries; i++) {
-                const struct quilt_config_entry *e = &section->entries[i];
-                const struct quilt_config_key *k = table;
-
-                while (k->key && strcmp(k->key, e->key) != 0)
-                        k++;
-                if (!k->key)
-                        return quilt_error_set(err, -EINVAL, "%s:%d: [%s] unknown key \"%s\"",
-                                               e->file, e->line, section->name, e->key);
-                if (k->type == QUILT_CONFIG_STRING) {
-                        *(const char **)((char *)target + k->offset) = e->value;
-                } else if (k->type == QUILT_CONFIG_CHOICE) {
-                        int n = 0;
-                        while (k->choices[n] && strcmp(k->choices[n], e->value) != 0)
-                                n++;
-                        if (!k->choices[n])
-                                return quilt_error_set(err, -EINVAL, "%s:%d: [%s] %s: bad choice",
-                                                       e->file, e->line, section->name, e->key);
-                        *(int *)((char *)target + k->offset) = n;
-                } else {
-                        return quilt_error_set(err, -EINVAL, "unexpected key type");
-                }
-        }
-        return 0;
-}
 
 static const struct quilt_host host = {
         .abi_version = QUILT_PLUGIN_ABI_VERSION,
         .struct_size = sizeof(struct quilt_host),
-        .config_apply = fake_config_apply,
+        .config_apply = quilt_config_apply,
 };
 
 #define ENTRY(k, v, l) { .key = (k), .value = (v), .file = "quilt.ini", .line = (l) }
@@ -165,7 +135,7 @@ static void test_errors_name_file_and_line(void **unused)
         expect_error(empty, 1, "quilt.ini:8: [userns] subuid: \"\" is not a user name or uid");
         expect_error(colon, 1, "quilt.ini:9: [userns] subuid");
         expect_error(choice, 1, "quilt.ini:10: [userns] idmap");
-        expect_error(unknown, 1, "quilt.ini:11: [userns] unknown key \"uid_mapping\"");
+        expect_error(unknown, 1, "quilt.ini:11: [userns] unknown key 'uid_mapping'");
 }
 
 /* A scratch subuid file; the caller unlinks and frees it. */
