@@ -158,6 +158,8 @@ int quilt_exec_start(struct quilt_manager *m, const Quilt__V1__ExecContainerRequ
                 goto fail_locked;
         }
         pthread_mutex_unlock(&m->lock);
+        if (req->timeout_seconds > 0)
+                x->deadline_ns = quilt_monotonic_ns() + (int64_t)req->timeout_seconds * 1000000000;
         x->stdin_fd = ours[0];
         x->stdout_fd = ours[1];
         x->stderr_fd = ours[2];
@@ -214,6 +216,14 @@ void quilt_exec_kill(struct quilt_exec *x, bool timed_out)
         if (!x->record->exited)
                 (void)quilt_supervisor_send(x->container, msg);
         pthread_mutex_unlock(&m->lock);
+}
+
+void quilt_exec_check_timeout(struct quilt_exec *x)
+{
+        if (x->deadline_ns && !x->timed_out && quilt_monotonic_ns() >= x->deadline_ns) {
+                quilt_exec_kill(x, true);
+                x->timed_out = true;
+        }
 }
 
 void quilt_exec_free(struct quilt_exec *x)

@@ -7,6 +7,7 @@
 #define QUILT_EXEC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "container.h"
 #include "quilt.pb-c.h"
@@ -19,6 +20,8 @@ struct quilt_exec {
         int stdin_fd;                           /* write end, O_NONBLOCK; -1 when closed */
         int stdout_fd;                          /* read ends, O_NONBLOCK */
         int stderr_fd;
+        int64_t deadline_ns;                    /* CLOCK_MONOTONIC, from timeout_seconds; 0: none */
+        bool timed_out;                         /* killed for it */
 };
 
 /* Start `req` (stdin excluded: the caller writes it to stdin_fd).  Waits
@@ -35,6 +38,9 @@ void quilt_exec_wait(struct quilt_exec *x, int timeout_ms);
 
 /* SIGKILL it (a timeout, a client gone). */
 void quilt_exec_kill(struct quilt_exec *x, bool timed_out);
+
+/* Past the request's timeout_seconds: SIGKILL it, once (x->timed_out). */
+void quilt_exec_check_timeout(struct quilt_exec *x);
 
 /* Forget it: close what is open, drop the record and the reference. */
 void quilt_exec_free(struct quilt_exec *x);

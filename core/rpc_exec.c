@@ -47,10 +47,21 @@ static int pump(struct quilt_call *call, struct quilt_exec *x, int *fd, int sour
                 return 1;
         if (n <= 0) {
                 quilt_closep(fd);
-                *fd = -1;
                 return 0;
         }
         return send_chunk(call, x, source, buf, (size_t)n, st) < 0 ? -1 : 1;
+}
+
+/* -1 (CANCELLED, the command killed) when the client went away; else 0,
+ * with the command killed once its timeout passed. */
+static int watch(struct quilt_call *call, struct quilt_exec *x, struct quilt_status *st)
+{
+        if (quilt_call_cancelled(call)) {
+                quilt_exec_kill(x, false);
+                return quilt_status_set(st, QUILT_CANCELLED, "call cancelled");
+        }
+        quilt_exec_check_timeout(x);
+        return 0;
 }
 
 int quilt_rpc_exec(struct quilt_call *call, struct quilt_manager *m, const ProtobufCMessage *msg,
@@ -70,23 +81,14 @@ int quilt_rpc_exec(struct quilt_call *call, struct quilt_manager *m, const Proto
         size_t in_left = req->stdin.len;
         if (in_left == 0)
                 quilt_closep(&x->stdin_fd);
-        int64_t deadline = req->timeout_seconds > 0
-                                   ? quilt_monotonic_ns() + (int64_t)req->timeout_seconds * 1000000000
-                                   : 0;
-        bool timed_out = false, gone = false;
+        bool gone = false;
         int64_t exited_at = 0;
         int code = 0, sig = 0;
 
         for (;;) {
-                if (quilt_call_cancelled(call)) {
-                        quilt_exec_kill(x, false);
-                        return quilt_status_set(st, QUILT_CANCELLED, "call cancelled");
-                }
+                if (watch(call, x, st) < 0)
+                        return -1;
                 int64_t now = quilt_monotonic_ns();
-                if (deadline && now >= deadline && !timed_out) {
-                        quilt_exec_kill(x, true);
-                        timed_out = true;
-                }
                 if (!exited_at && quilt_exec_exited(x, &code, &sig, &gone))
                         exited_at = now;
                 if (x->stdout_fd < 0 && x->stderr_fd < 0)
@@ -138,14 +140,8 @@ int quilt_rpc_exec(struct quilt_call *call, struct quilt_manager *m, const Proto
 
         /* The output is complete: now the status. */
         while (!quilt_exec_exited(x, &code, &sig, &gone) && !gone) {
-                if (quilt_call_cancelled(call)) {
-                        quilt_exec_kill(x, false);
-                        return quilt_status_set(st, QUILT_CANCELLED, "call cancelled");
-                }
-                if (deadline && quilt_monotonic_ns() >= deadline && !timed_out) {
-                        quilt_exec_kill(x, true);
-                        timed_out = true;
-                }
+                if (watch(call, x, st) < 0)
+                        return -1;
                 quilt_exec_wait(x, EXEC_POLL_MS);
         }
         if (gone)
@@ -155,7 +151,7 @@ int quilt_rpc_exec(struct quilt_call *call, struct quilt_manager *m, const Proto
         resp.exited = true;
         resp.exit_code = code;
         resp.exit_signal = sig;
-        resp.timed_out = timed_out;
+        resp.timed_out = x->timed_out;
         resp.exec_id = x->record->id;
         int r = quilt_call_send(call, &resp.base);
         return r < 0 ? quilt_rpc_send_failed(r, st) : 0;
