@@ -303,6 +303,14 @@ static bool has_cap(const struct parse *p, const char *name)
         return false;           /* a capability we do not know is not held */
 }
 
+/* One condition of a block: a false one makes an "includes" block fail,
+ * a true one makes an "excludes" block hold. */
+static void weigh(bool includes, bool holds, bool *ret)
+{
+        if (holds != includes)
+                *ret = !includes;
+}
+
 /* Docker's conditions: an "includes" block holds when every condition in
  * it does (all its caps held, the native arch listed, ...); an "excludes"
  * block holds when any one does.  *ret: whether the block holds. */
@@ -311,7 +319,7 @@ static int condition(const struct parse *p, json_object *entry, const char *wher
 {
         const bool includes = strcmp(key, "includes") == 0;
         json_object *block, *list, *v;
-        char w[96];
+        char w[96], lw[128];
         int r;
 
         *ret = includes;        /* an absent block includes all, excludes none */
@@ -326,37 +334,28 @@ static int condition(const struct parse *p, json_object *entry, const char *wher
                 return r;
         if (list && json_object_array_length(list) > 0) {
                 bool listed = false;
+                snprintf(lw, sizeof(lw), "%s.arches", w);
                 for (size_t i = 0; i < json_object_array_length(list); i++) {
                         const char *name;
-                        char lw[128];
-                        snprintf(lw, sizeof(lw), "%s.arches", w);
                         r = element_string(p, list, i, lw, &name);
                         if (r < 0)
                                 return r;
                         listed = listed || native_arch_is(p, name);
                 }
-                if (includes && !listed)
-                        *ret = false;
-                if (!includes && listed)
-                        *ret = true;
+                weigh(includes, listed, ret);
         }
 
         /* caps: includes needs all of them, excludes any one. */
         r = member(p, block, w, "caps", json_type_array, &list);
         if (r < 0)
                 return r;
+        snprintf(lw, sizeof(lw), "%s.caps", w);
         for (size_t i = 0; list && i < json_object_array_length(list); i++) {
                 const char *name;
-                char lw[128];
-                snprintf(lw, sizeof(lw), "%s.caps", w);
                 r = element_string(p, list, i, lw, &name);
                 if (r < 0)
                         return r;
-                bool held = has_cap(p, name);
-                if (includes && !held)
-                        *ret = false;
-                if (!includes && held)
-                        *ret = true;
+                weigh(includes, has_cap(p, name), ret);
         }
 
         /* minKernel "MAJOR.MINOR": the running kernel at least that. */
@@ -369,12 +368,9 @@ static int condition(const struct parse *p, json_object *entry, const char *wher
                 const char *s = json_object_get_string(v);
                 if (sscanf(s, "%u.%u%n", &major, &minor, &end) != 2 || s[end] != '\0')
                         return fail(p, -EINVAL, "%s.minKernel: '%.40s' is not MAJOR.MINOR", w, s);
-                bool newer = p->kernel_major > major ||
-                             (p->kernel_major == major && p->kernel_minor >= minor);
-                if (includes && !newer)
-                        *ret = false;
-                if (!includes && newer)
-                        *ret = true;
+                weigh(includes, p->kernel_major > major ||
+                                        (p->kernel_major == major && p->kernel_minor >= minor),
+                      ret);
         }
 
         /* Ours: a switch of the [seccomp] section. */
@@ -385,11 +381,7 @@ static int condition(const struct parse *p, json_object *entry, const char *wher
                 const char *s = json_object_get_string(v);
                 if (strcmp(s, "allow_ptrace") != 0)
                         return fail(p, -EINVAL, "%s.quiltConfig: unknown switch '%.60s'", w, s);
-                bool on = p->target->allow_ptrace;
-                if (includes && !on)
-                        *ret = false;
-                if (!includes && on)
-                        *ret = true;
+                weigh(includes, p->target->allow_ptrace, ret);
         }
         return 0;
 }
