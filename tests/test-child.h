@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* For unit tests that run a helper binary as a child (quilt-init,
  * quilt-exec): waiting with a deadline and reading with one, so a hang
- * fails the test instead of stalling it.  Include after <cmocka.h>. */
+ * fails the test instead of stalling it; the helpers' error report.
+ * Include after <cmocka.h>. */
 #ifndef QUILT_TEST_CHILD_H
 #define QUILT_TEST_CHILD_H
 
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "child_protocol.h"
 
 /* waitpid with a deadline; on timeout the child is killed and the test fails. */
 static inline int wait_status(pid_t pid, int timeout_ms)
@@ -53,6 +57,22 @@ static inline ssize_t read_timeout(int fd, void *buf, size_t len, int timeout_ms
         while (n < 0 && errno == EINTR);
         assert_true(n >= 0);
         return n;
+}
+
+/* A helper that failed before its command reports it on its --error-fd:
+ * one whole QUILT_CHILD_ERROR message with `code` and `message` (NUL-
+ * terminated in its buffer), then EOF.  Closes fd. */
+static inline void expect_child_error(int fd, int code, const char *message)
+{
+        struct quilt_child_message msg;
+        assert_int_equal(read_timeout(fd, &msg, sizeof(msg), 10000), sizeof(msg));
+        assert_int_equal(msg.type, QUILT_CHILD_ERROR);
+        assert_int_equal(msg.code, code);
+        assert_non_null(memchr(msg.message, '\0', sizeof(msg.message)));
+        assert_string_equal(msg.message, message);
+        /* one message, then EOF */
+        assert_int_equal(read_timeout(fd, &msg, sizeof(msg), 10000), 0);
+        close(fd);
 }
 
 #endif

@@ -55,8 +55,6 @@ static rlim_t spawn_nofile = 0;         /* non-zero: quilt-exec starts with this
 
 /* ---- helpers ---- */
 
-/* Read up to `len` bytes, waiting at most `timeout_ms` for the first;
- * 0 at EOF. */
 /* Everything until EOF (at most size - 1 bytes), NUL-terminated. */
 static void read_all(int fd, char *buf, size_t size)
 {
@@ -382,15 +380,7 @@ static void test_missing_command(void **state)
         pid_t pid = spawn_exec((char *[]){ "--error-fd", "10", "--", "quilt-no-such-command", "a",
                                            NULL }, &sp);
         close(p[1]);
-        struct quilt_child_message msg;
-        assert_int_equal(read_timeout(p[0], &msg, sizeof(msg), 10000), sizeof(msg));
-        assert_int_equal(msg.type, QUILT_CHILD_ERROR);
-        assert_int_equal(msg.code, -ENOENT);
-        assert_non_null(memchr(msg.message, '\0', sizeof(msg.message)));
-        assert_string_equal(msg.message, "exec quilt-no-such-command: No such file or directory");
-        /* one message, then EOF */
-        assert_int_equal(read_timeout(p[0], &msg, sizeof(msg), 10000), 0);
-        close(p[0]);
+        expect_child_error(p[0], -ENOENT, "exec quilt-no-such-command: No such file or directory");
         assert_int_equal(exit_code(wait_status(pid, 10000)), 127);
 }
 
@@ -505,13 +495,7 @@ static void test_cwd(void **state)
         pid_t pid = spawn_exec((char *[]){ "--cwd", "/quilt-no-such-dir", "--error-fd", "10", "--",
                                            "true", NULL }, &sp);
         close(p[1]);
-        struct quilt_child_message msg;
-        assert_int_equal(read_timeout(p[0], &msg, sizeof(msg), 10000), sizeof(msg));
-        assert_int_equal(msg.type, QUILT_CHILD_ERROR);
-        assert_int_equal(msg.code, -ENOENT);
-        assert_string_equal(msg.message, "chdir /quilt-no-such-dir: No such file or directory");
-        assert_int_equal(read_timeout(p[0], &msg, sizeof(msg), 10000), 0);
-        close(p[0]);
+        expect_child_error(p[0], -ENOENT, "chdir /quilt-no-such-dir: No such file or directory");
         assert_int_equal(exit_code(wait_status(pid, 10000)), 127);
 }
 
@@ -532,12 +516,8 @@ static void test_no_such_target(void **state)
                 _exit(201);
         }
         close(p[1]);
-        struct quilt_child_message msg;
-        assert_int_equal(read_timeout(p[0], &msg, sizeof(msg), 10000), sizeof(msg));
-        assert_int_equal(msg.code, -ENOENT);
-        assert_string_equal(msg.message, "the container's init (pid 2147483646): "
-                                         "No such file or directory");
-        close(p[0]);
+        expect_child_error(p[0], -ENOENT, "the container's init (pid 2147483646): "
+                                          "No such file or directory");
         assert_int_equal(exit_code(wait_status(pid, 10000)), 127);
 }
 

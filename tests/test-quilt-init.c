@@ -127,16 +127,7 @@ static void test_exec_failure_is_reported(void **state)
                                            "arg", NULL },
                                p[1], -1);
         close(p[1]);
-
-        struct quilt_child_message msg;
-        assert_int_equal(read_timeout(p[0], &msg, sizeof(msg), 10000), sizeof(msg));
-        assert_int_equal(msg.type, QUILT_CHILD_ERROR);
-        assert_int_equal(msg.code, -ENOENT);
-        assert_non_null(memchr(msg.message, '\0', sizeof(msg.message)));
-        assert_string_equal(msg.message, "exec quilt-no-such-command: No such file or directory");
-        /* one message, then EOF */
-        assert_int_equal(read_timeout(p[0], &msg, sizeof(msg), 10000), 0);
-        close(p[0]);
+        expect_child_error(p[0], -ENOENT, "exec quilt-no-such-command: No such file or directory");
         assert_int_equal(exit_code(wait_status(pid, 10000)), 127);
 }
 
