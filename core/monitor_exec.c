@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,15 +87,11 @@ static int seccomp_memfd(struct quilt_monitor_exec *x, const struct quilt_contai
         if (!QUILT_CONTAINER_HAS(c, seccomp_filter_len) || !c->seccomp_filter || !c->seccomp_filter_len)
                 return 0;
         if (x->seccomp_fd < 0) {
-                _cleanup_close_ int fd = memfd_create("quilt-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+                int fd = quilt_sealed_data_open("quilt-seccomp", c->seccomp_filter,
+                                                c->seccomp_filter_len, err);
                 if (fd < 0)
-                        return quilt_error_set(err, -errno, "memfd for the seccomp filter: %m");
-                int r = quilt_write_all(fd, c->seccomp_filter, c->seccomp_filter_len);
-                if (r < 0)
-                        return quilt_error_set(err, r, "writing the seccomp filter: %s", strerror(-r));
-                if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-                        return quilt_error_set(err, -errno, "sealing the seccomp filter: %m");
-                x->seccomp_fd = TAKE_FD(fd);
+                        return fd;
+                x->seccomp_fd = fd;
         }
         *ret_fd = x->seccomp_fd;
         return 0;

@@ -80,6 +80,19 @@ int quilt_sealed_binary_open(const char *path, const char *name, struct quilt_er
         return TAKE_FD(fd);
 }
 
+int quilt_sealed_data_open(const char *name, const void *data, size_t len, struct quilt_error *err)
+{
+        _cleanup_close_ int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return quilt_error_set(err, -errno, "%s: memfd_create: %m", name);
+        int r = quilt_write_all(fd, data, len);
+        if (r < 0)
+                return quilt_error_set(err, r, "%s: writing memfd: %s", name, strerror(-r));
+        if (fcntl(fd, F_ADD_SEALS, SEALS) < 0)
+                return quilt_error_set(err, -errno, "%s: sealing memfd: %m", name);
+        return TAKE_FD(fd);
+}
+
 int quilt_sealed_binary_exec(int fd, char *const *argv, char *const *envp, int keep_fd)
 {
         if (keep_fd >= 0 && fcntl(keep_fd, F_SETFD, 0) < 0)

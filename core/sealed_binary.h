@@ -7,6 +7,8 @@
 #ifndef QUILT_SEALED_BINARY_H
 #define QUILT_SEALED_BINARY_H
 
+#include <stddef.h>
+
 #include "quilt/plugin.h"
 
 /* Copy the binary at `path` into a sealed (write, grow, shrink, seal),
@@ -14,6 +16,11 @@
  * "memfd:NAME (deleted)").  Returns the fd, or -errno with `err` filled
  * ("PATH: reason"). */
 int quilt_sealed_binary_open(const char *path, const char *name, struct quilt_error *err);
+
+/* `len` bytes of `data` (a program a helper reads, not runs: the
+ * container's seccomp filter) in a sealed, close-on-exec memfd named
+ * `name`.  Returns the fd, or -errno with `err` filled ("NAME: reason"). */
+int quilt_sealed_data_open(const char *name, const void *data, size_t len, struct quilt_error *err);
 
 /* Exec the memfd `fd` with argv/envp (execveat AT_EMPTY_PATH).  `keep_fd`
  * (if >= 0) is made inheritable for the exec, close-on-exec again when it
