@@ -28,7 +28,7 @@ static int fs_error(int fs_fd, int code, const char *what, struct quilt_error *e
                                k[0] ? ": " : "", k);
 }
 
-int quilt_tmpfs_open(uint64_t size_bytes, mode_t mode, bool read_only, int *ret_fd,
+int quilt_tmpfs_open(uint64_t size_bytes, mode_t mode, unsigned int mount_attrs, int *ret_fd,
                      struct quilt_error *err)
 {
         _cleanup_close_ int fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
@@ -47,10 +47,7 @@ int quilt_tmpfs_open(uint64_t size_bytes, mode_t mode, bool read_only, int *ret_
                 return fs_error(fs_fd, -errno, "mode", err);
         if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return fs_error(fs_fd, -errno, "creating", err);
-        unsigned int attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-        if (read_only)
-                attrs |= MOUNT_ATTR_RDONLY;
-        int fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, attrs);
+        int fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | mount_attrs);
         if (fd < 0)
                 return fs_error(fs_fd, -errno, "fsmount", err);
         *ret_fd = fd;

@@ -5,7 +5,6 @@
 #ifndef QUILT_PLUGIN_TMPFS_H
 #define QUILT_PLUGIN_TMPFS_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,10 +16,11 @@
  * there are none. */
 const char *quilt_fs_message(int fs_fd, char *buf, size_t size);
 
-/* A fresh, detached tmpfs (an fd to move_mount): nosuid, nodev, its root
- * `mode`, `size_bytes` (0: the kernel's default), read-only if asked.
- * err: "tmpfs: STEP: reason[: the kernel's words]". */
-int quilt_tmpfs_open(uint64_t size_bytes, mode_t mode, bool read_only, int *ret_fd,
+/* A fresh, detached tmpfs (an fd to move_mount): nosuid, nodev and
+ * `mount_attrs` (MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOEXEC, ...), its root
+ * `mode`, `size_bytes` (0: the kernel's default).  Allocates nothing: fine
+ * in in_child.  err: "tmpfs: STEP: reason[: the kernel's words]". */
+int quilt_tmpfs_open(uint64_t size_bytes, mode_t mode, unsigned int mount_attrs, int *ret_fd,
                      struct quilt_error *err);
 
 #endif

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "mounts.h"
@@ -101,7 +102,7 @@ static int mount_one(const struct mounts_state *s, int root_fd, const struct qui
                 if (r < 0)
                         return r;
                 r = quilt_tmpfs_open(m->size_bytes, m->mode ? (mode_t)m->mode : MOUNTS_TMPFS_MODE,
-                                     m->read_only, &mnt_fd, err);
+                                     m->read_only ? MOUNT_ATTR_RDONLY : 0, &mnt_fd, err);
                 break;
         default:
                 return quilt_error_set(err, -EINVAL, "unknown mount type %d", (int)m->type);

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "idmap.h"
+#include "tmpfs.h"
 #include "userns.h"
 
 /* What post_start sends the child, one byte (with an fd for TREE). */
@@ -354,18 +355,10 @@ static int become_root(struct quilt_error *err)
  * of `tree`), attached over s->shadow. */
 static int attach_shadow(const struct userns_state *s, int tree, struct quilt_error *err)
 {
-        _cleanup_close_ int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-        if (fs < 0)
-                return quilt_error_set(err, -errno, "%s: fsopen tmpfs: %m", s->shadow);
-        if (fsconfig(fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0 ||
-            fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-            fsconfig(fs, FSCONFIG_SET_STRING, "size", "65536", 0) < 0 ||
-            fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                return quilt_error_set(err, -errno, "%s: creating a tmpfs: %m", s->shadow);
-        _cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC,
-                                          MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-        if (mnt < 0)
-                return quilt_error_set(err, -errno, "%s: fsmount: %m", s->shadow);
+        _cleanup_close_ int mnt = -1;
+        int r = quilt_tmpfs_open(65536, 0755, MOUNT_ATTR_NOEXEC, &mnt, err);
+        if (r < 0)
+                return quilt_error_prefix(err, r, "%s: ", s->shadow);
 
         _cleanup_close_ int dir = openat(mnt, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)

@@ -467,7 +467,7 @@ static int mount_tmp(const struct rootfs_state *s, const struct quilt_container 
                 return 0;
         _cleanup_close_ int mnt_fd = -1;
         struct quilt_error why = { 0 };
-        r = quilt_tmpfs_open(0, 01777, false, &mnt_fd, &why);
+        r = quilt_tmpfs_open(0, 01777, 0, &mnt_fd, &why);
         if (r < 0)
                 return quilt_error_set(err, r, "/tmp: %s", why.message);
         if (move_mount(mnt_fd, "", dir_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
