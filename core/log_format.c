@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -88,6 +89,23 @@ int quilt_log_write(int fd, int64_t timestamp_ns, enum quilt_log_stream_id strea
         return (size_t)n == total ? 0 : -EIO;
 }
 
+/* The decimal number at *p, ending at `end` or a space; *p moves past it.
+ * false for no digits, anything else, or more than `max`. */
+static bool parse_header_number(const char **p, const char *end, uint64_t max, uint64_t *ret)
+{
+        const char *start = *p;
+        uint64_t v = 0;
+        for (; *p < end && **p != ' '; (*p)++) {
+                if (**p < '0' || **p > '9')
+                        return false;
+                v = v * 10 + (uint64_t)(**p - '0');
+                if (v > max)
+                        return false;
+        }
+        *ret = v;
+        return *p > start;
+}
+
 long quilt_log_parse_record(const char *buf, size_t len, struct quilt_log_record *ret)
 {
         const char *nl = memchr(buf, '\n', len < QUILT_LOG_HEADER_MAX ? len : QUILT_LOG_HEADER_MAX);
@@ -109,29 +127,18 @@ long quilt_log_parse_record(const char *buf, size_t len, struct quilt_log_record
                 stream = QUILT_LOG_STDERR;
         else
                 return -EINVAL;
-        size_t size = 0;
-        for (p += 7; p < nl && *p != ' '; p++) {
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-                size = size * 10 + (size_t)(*p - '0');
-                if (size > QUILT_LOG_RECORD_MAX)
-                        return -EINVAL;
-        }
-        if (p == buf + QUILT_LOG_TIMESTAMP_LEN + 8)
-                return -EINVAL;                 /* no digits */
-        uint64_t setup = 0;
+        uint64_t size, setup = 0;
+        p += 7;
+        if (!parse_header_number(&p, nl, QUILT_LOG_RECORD_MAX, &size))
+                return -EINVAL;
         if (p < nl) {
-                if ((size_t)(nl - p) < 8 || memcmp(p, " setup=", 7))
+                if (nl - p < 8 || memcmp(p, " setup=", 7))
                         return -EINVAL;
-                for (p += 7; p < nl; p++) {
-                        if (*p < '0' || *p > '9')
-                                return -EINVAL;
-                        setup = setup * 10 + (uint64_t)(*p - '0');
-                        if (setup > UINT32_MAX)
-                                return -EINVAL;
-                }
+                p += 7;
+                if (!parse_header_number(&p, nl, UINT32_MAX, &setup) || p < nl)
+                        return -EINVAL;
         }
-        size_t total = hlen + 1 + size + 1;
+        size_t total = hlen + 1 + (size_t)size + 1;
         if (len < total)
                 return 0;
         if (buf[total - 1] != '\n')
@@ -140,6 +147,6 @@ long quilt_log_parse_record(const char *buf, size_t len, struct quilt_log_record
         ret->stream = stream;
         ret->setup_command = (uint32_t)setup;
         ret->content = nl + 1;
-        ret->len = size;
+        ret->len = (size_t)size;
         return (long)total;
 }
