@@ -94,8 +94,11 @@ struct quilt_container_record {
         bool removing;
 };
 
+struct quilt_plugin_chain;
+
 struct quilt_manager {
         const struct quilt_config *cfg;
+        const struct quilt_plugin_chain *plugins;       /* their check_request hooks */
         char *config_path;
         char *containers_dir;
         pthread_mutex_t lock;

@@ -21,6 +21,7 @@
 #include "util.h"
 #include "volumes.h"
 #include "network_request.h"
+#include "plugin_chain.h"
 #include "workload_request.h"
 
 /* How long a stop waits for the monitor after SIGKILL before giving up. */
@@ -320,6 +321,39 @@ static bool resources_set(const Quilt__V1__Resources *r)
                      r->cpu_weight || r->pids_limit);
 }
 
+/* What the chain's plugins would refuse only in the monitor (a profile
+ * file they cannot read, say), refused now instead. */
+static int check_with_plugins(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
+                              const struct quilt_profile *profile, struct quilt_status *st)
+{
+        static char *const none[] = { NULL };
+        const struct quilt_container c = {
+                .struct_size = sizeof(c),
+                .cgroup_fd = -1,
+                .name = req->name,
+                .image = req->image,
+                .hostname = req->hostname,
+                .working_directory = req->working_directory,
+                .argv = none,
+                .envp = none,
+                .setup_commands = none,
+                .cap_add = none,
+                .cap_drop = none,
+                .read_only_rootfs = req->read_only_rootfs,
+                .capabilities = ~UINT64_C(0),
+                .seccomp_profile = req->seccomp_profile,
+                .network = quilt_network_resolve(req->network, profile),
+        };
+        struct quilt_error err = {};
+        int r = quilt_plugin_chain_check_request(m->plugins, profile, &c, &err);
+        if (r >= 0)
+                return 0;
+        return quilt_status_set(st, r == -ENOENT ? QUILT_NOT_FOUND
+                                    : r == -EPERM || r == -EACCES ? QUILT_PERMISSION_DENIED
+                                                                  : QUILT_INVALID_ARGUMENT,
+                                "%s", err.message);
+}
+
 static int validate_request(struct quilt_manager *m, const Quilt__V1__CreateContainerRequest *req,
                             struct quilt_status *st)
 {
@@ -371,9 +405,9 @@ static int validate_request(struct quilt_manager *m, const Quilt__V1__CreateCont
                                         "resources: the %s%s%s chain has no resource-control plugin to apply them (add cgroup to its chain)",
                                         *req->profile ? "'" : "default", req->profile,
                                         *req->profile ? "'" : "");
-        if (quilt_network_validate(req, profile, st) < 0)
+        if (quilt_network_validate(req, profile, st) < 0 || quilt_workload_validate(req, profile, st) < 0)
                 return -1;
-        return quilt_workload_validate(req, profile, st);
+        return check_with_plugins(m, req, profile, st);
 }
 
 static int env_entry_compare(const void *a, const void *b)
@@ -1114,8 +1148,8 @@ static void recover_containers(struct quilt_manager *m)
         closedir(d);
 }
 
-int quilt_manager_new(const struct quilt_config *cfg, const char *config_path,
-                      struct quilt_manager **ret, struct quilt_status *st)
+int quilt_manager_new(const struct quilt_config *cfg, const struct quilt_plugin_chain *plugins,
+                      const char *config_path, struct quilt_manager **ret, struct quilt_status *st)
 {
         struct quilt_manager *m = calloc(1, sizeof(*m));
         if (!m)
@@ -1125,6 +1159,7 @@ int quilt_manager_new(const struct quilt_config *cfg, const char *config_path,
                 return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
         }
         m->cfg = cfg;
+        m->plugins = plugins;
         pthread_mutex_init(&m->lock, NULL);
         pthread_rwlock_init(&m->images_lock, NULL);
         pthread_condattr_t attr;

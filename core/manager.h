@@ -15,11 +15,14 @@
 #include "status.h"
 
 struct quilt_manager;
+struct quilt_plugin_chain;
 struct quilt_log_stream;
 
-/* `cfg` must outlive the manager.  Creates STATE_DIR/containers. */
-int quilt_manager_new(const struct quilt_config *cfg, const char *config_path,
-                      struct quilt_manager **ret, struct quilt_status *st);
+/* `cfg` and `plugins` (every configured plugin instance, loaded in
+ * quiltd: their check_request hooks judge each CreateContainer; NULL:
+ * none) must outlive the manager.  Creates STATE_DIR/containers. */
+int quilt_manager_new(const struct quilt_config *cfg, const struct quilt_plugin_chain *plugins,
+                      const char *config_path, struct quilt_manager **ret, struct quilt_status *st);
 /* Stop every container (SIGKILL), wait for their monitors to finish
  * cleanup, then free.  NULL is fine. */
 void quilt_manager_free(struct quilt_manager *m);

@@ -409,6 +409,30 @@ int quilt_plugin_chain_attach(struct quilt_plugin_chain *chain, struct quilt_con
         return 0;
 }
 
+int quilt_plugin_chain_check_request(const struct quilt_plugin_chain *all, const struct quilt_profile *profile,
+                                     const struct quilt_container *c, struct quilt_error *err)
+{
+        for (size_t i = 0; all && i < profile->n_entries; i++) {
+                const struct quilt_chain_entry *e = &profile->entries[i];
+                const char *name = e->instance ? e->instance : e->plugin;
+                for (size_t j = 0; j < all->n; j++) {
+                        const struct quilt_plugin_instance *inst = &all->plugins[j];
+                        if (strcmp(inst->instance, name) != 0)
+                                continue;
+                        __typeof__(inst->plugin->check_request) fn =
+                                QUILT_PLUGIN_FIELD(inst->plugin, check_request);
+                        if (!fn)
+                                break;
+                        error_clear(err);
+                        int r = fn(inst->state, c, err);
+                        if (r < 0)
+                                return wrap_error(err, r, inst->instance, ": ", NULL);
+                        break;
+                }
+        }
+        return 0;
+}
+
 uint64_t quilt_plugin_chain_features(const struct quilt_plugin_chain *chain)
 {
         uint64_t features = 0;

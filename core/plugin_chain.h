@@ -63,6 +63,12 @@ int quilt_plugin_chain_cleanup(struct quilt_plugin_chain *chain, struct quilt_co
                  ? (plugin)->field                                                      \
                  : NULL)
 
+/* quiltd: every check_request hook of `profile`'s entries, found among
+ * the instances `all` holds (the daemon's chain: every instance of every
+ * profile); the first refusal in err, "INSTANCE: reason". */
+int quilt_plugin_chain_check_request(const struct quilt_plugin_chain *all, const struct quilt_profile *profile,
+                                     const struct quilt_container *c, struct quilt_error *err);
+
 /* The QUILT_FEATURE_* bits of every plugin in the chain, ORed. */
 uint64_t quilt_plugin_chain_features(const struct quilt_plugin_chain *chain);
 

@@ -367,7 +367,7 @@ static void shutdown_signals(sigset_t *set)
 }
 
 /* Everything between grpc_init and grpc_shutdown. */
-static int serve(struct quilt_config *cfg, const char *config_path)
+static int serve(struct quilt_config *cfg, const struct quilt_plugin_chain *plugins, const char *config_path)
 {
         struct quilt_error err = {};
         struct quilt_server *server = NULL;
@@ -378,7 +378,7 @@ static int serve(struct quilt_config *cfg, const char *config_path)
 
         struct quilt_manager *manager = NULL;
         struct quilt_status st = {};
-        if (quilt_manager_new(cfg, config_path, &manager, &st) < 0) {
+        if (quilt_manager_new(cfg, plugins, config_path, &manager, &st) < 0) {
                 quilt_daemon_log(QUILT_LOG_ERROR, "%s", st.message);
                 quilt_server_free(server);
                 return 1;
@@ -463,7 +463,7 @@ static int run_daemon(struct quilt_config *cfg, const char *config_path)
         signal(SIGPIPE, SIG_IGN);
 
         grpc_init();
-        r = serve(cfg, config_path);
+        r = serve(cfg, daemon_chain, config_path);
         grpc_shutdown();
         quilt_plugin_chain_daemon_stop(daemon_chain);
         quilt_plugin_chain_free(daemon_chain);

@@ -179,7 +179,8 @@ static void test_abi_layout(void **state)
         assert_int_equal(offsetof(struct quilt_plugin, features), 120);
         assert_int_equal(offsetof(struct quilt_plugin, attach), 128);
         assert_int_equal(offsetof(struct quilt_plugin, configured_features), 136);
-        assert_int_equal(sizeof(struct quilt_plugin), 144);
+        assert_int_equal(offsetof(struct quilt_plugin, check_request), 144);
+        assert_int_equal(sizeof(struct quilt_plugin), 152);
 
         assert_int_equal(offsetof(struct quilt_container, id), 8);
         assert_int_equal(offsetof(struct quilt_container, name), 16);

@@ -396,6 +396,17 @@ struct quilt_plugin {
          * its section (ns without `net` provides no network mode); NULL:
          * `features` as is. */
         uint64_t (*configured_features)(void *state);
+
+        /* quiltd, at CreateContainer, before anything is made: refuse a
+         * request this plugin's stages would fail on, so the caller gets
+         * an error (INVALID_ARGUMENT; NOT_FOUND for -ENOENT, PERMISSION_
+         * DENIED for -EPERM) instead of a container that fails.  `c` holds
+         * only what the request says (name, image, hostname,
+         * working_directory, seccomp_profile, network, read_only_rootfs;
+         * cap_add, cap_drop, setup_commands empty lists); id, dir, rootfs
+         * are NULL and pid 0.  Called from several threads at once: touch
+         * `state` read-only. */
+        int (*check_request)(void *state, const struct quilt_container *c, struct quilt_error *err);
 };
 
 /* Put context in front of the message a callee left in `err`:
