@@ -54,29 +54,19 @@ static const char *requested_profile(const struct quilt_container *c)
         return NULL;
 }
 
-static int seccomp_plugin_pre_clone(void *state, struct quilt_container *c,
-                                    struct quilt_error *err)
+/* The container's filter, compiled (*ret_ctx NULL: unconfined).  Reads
+ * only the configuration: quiltd's check_request threads share it. */
+static int compile_filter(const struct seccomp_state *s, const struct quilt_container *c,
+                          scmp_filter_ctx *ret_ctx, struct quilt_error *err)
 {
-        struct seccomp_state *s = state;
         _cleanup_free_ char *path = NULL, *text = NULL;
-        _cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
         const char *requested = requested_profile(c);
         const char *name = requested ? requested : s->cfg.profile;
         enum seccomp_source_kind kind;
         size_t len;
         int r;
 
-        free(s->filter);
-        s->filter = NULL;
-        s->filter_len = 0;
-        /* A core that cannot load a filter would run the container
-         * unconfined while the chain promises otherwise. */
-        if (!QUILT_CONTAINER_HAS(c, seccomp_filter_len))
-                return quilt_error_set(err, -ENOTSUP,
-                                       "this quiltd cannot load seccomp filters (too old)");
-        c->seccomp_filter = NULL;
-        c->seccomp_filter_len = 0;
-
+        *ret_ctx = NULL;
         r = seccomp_resolve(&s->cfg, name, &kind, &path, err);
         if (r < 0)
                 return r;
@@ -93,16 +83,45 @@ static int seccomp_plugin_pre_clone(void *state, struct quilt_container *c,
                                                                        ~UINT64_C(0),
                 .allow_ptrace = s->cfg.allow_ptrace,
         };
-        if (kind == SECCOMP_SOURCE_DEFAULT) {
-                r = seccomp_profile_compile(seccomp_default_profile,
-                                            strlen(seccomp_default_profile), "default", &target,
-                                            &ctx, err);
-        } else {
-                r = seccomp_read_file(path, &text, &len, err);
-                if (r >= 0)
-                        r = seccomp_profile_compile(text, len, path, &target, &ctx, err);
-        }
+        if (kind == SECCOMP_SOURCE_DEFAULT)
+                return seccomp_profile_compile(seccomp_default_profile, strlen(seccomp_default_profile),
+                                               "default", &target, ret_ctx, err);
+        r = seccomp_read_file(path, &text, &len, err);
         if (r < 0)
+                return r;
+        return seccomp_profile_compile(text, len, path, &target, ret_ctx, err);
+}
+
+/* A profile that cannot be read or compiled, or a forbidden unconfined,
+ * is the caller's error, not a failed container. */
+static int seccomp_plugin_check_request(void *state, const struct quilt_container *c,
+                                        struct quilt_error *err)
+{
+        _cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+
+        return compile_filter(state, c, &ctx, err);
+}
+
+static int seccomp_plugin_pre_clone(void *state, struct quilt_container *c,
+                                    struct quilt_error *err)
+{
+        struct seccomp_state *s = state;
+        _cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+        int r;
+
+        free(s->filter);
+        s->filter = NULL;
+        s->filter_len = 0;
+        /* A core that cannot load a filter would run the container
+         * unconfined while the chain promises otherwise. */
+        if (!QUILT_CONTAINER_HAS(c, seccomp_filter_len))
+                return quilt_error_set(err, -ENOTSUP,
+                                       "this quiltd cannot load seccomp filters (too old)");
+        c->seccomp_filter = NULL;
+        c->seccomp_filter_len = 0;
+
+        r = compile_filter(s, c, &ctx, err);
+        if (r < 0 || !ctx)
                 return r;
         r = seccomp_export(ctx, &s->filter, &s->filter_len, err);
         if (r < 0)
@@ -111,7 +130,7 @@ static int seccomp_plugin_pre_clone(void *state, struct quilt_container *c,
         c->seccomp_filter_len = s->filter_len;
         if (QUILT_HOST_HAS(s->host, log))
                 s->host->log(QUILT_LOG_DEBUG, "seccomp", "profile %s: %zu instructions",
-                             kind == SECCOMP_SOURCE_DEFAULT ? "default" : path,
+                             requested_profile(c) ? requested_profile(c) : s->cfg.profile,
                              s->filter_len / 8);
         return 0;
 }
@@ -124,5 +143,6 @@ QUILT_PLUGIN_EXPORT const struct quilt_plugin quilt_plugin_v1 = {
         .init = seccomp_plugin_init,
         .fini = seccomp_plugin_fini,
         .pre_clone = seccomp_plugin_pre_clone,
+        .check_request = seccomp_plugin_check_request,
         .features = QUILT_FEATURE_SECCOMP,
 };

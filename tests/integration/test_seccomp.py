@@ -169,7 +169,9 @@ def test_malformed_profile_is_refused_naming_the_entry(env, sq):
     path = _profile(env, "bad-action", BAD_ACTION)
     msg = _create_fails(q, ["true"], _seccomp(path))
     assert "syscalls[3].action: unknown action 'SCMP_ACT_QUILT_TEST_BOGUS'" in msg, msg
-    assert "INVALID_ARGUMENT" in msg or "FAILED" in msg or path in msg, msg
+    # refused by the RPC itself, before any container exists
+    assert "INVALID_ARGUMENT" in msg and path in msg, msg
+    assert q.cli("ps", "-a").out.count(q.created[-1]) == 0, q.ctx()
     path = _profile(env, "not-json", '{"defaultAction": "SCMP_ACT_ALLOW",')
     msg = _create_fails(q, ["true"], _seccomp(path))
     assert "invalid JSON" in msg and path in msg, msg
@@ -179,6 +181,7 @@ def test_unconfined_refused_by_default(sq):
     q = sq()
     msg = _create_fails(q, ["true"], _seccomp("unconfined"))
     assert "unconfined is not allowed by the config" in msg, msg
+    assert "PERMISSION_DENIED" in msg, msg
 
 
 def test_unconfined_when_allowed(sq):
