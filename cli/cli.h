@@ -37,6 +37,12 @@ void quilt_cli_close(void);
  * daemon is not reachable at the socket) and return QUILT_CLI_EXIT_FAILURE. */
 int quilt_cli_rpc_failed(const struct quilt_client_error *err);
 
+/* quilt_client_unary() on the shared client, a failure reported once with
+ * quilt_cli_rpc_failed().  Returns 0 with *ret_resp (free it with
+ * protobuf_c_message_free_unpacked()), or the exit code. */
+int quilt_cli_call(enum quilt_method_id method, const ProtobufCMessage *req, int64_t timeout_ms,
+                   ProtobufCMessage **ret_resp);
+
 /* Print "quilt-cli: <message>" and the command's usage line to stderr;
  * returns QUILT_CLI_EXIT_USAGE. */
 __attribute__((format(printf, 2, 3)))

@@ -56,6 +56,20 @@ int quilt_cli_rpc_failed(const struct quilt_client_error *err)
         return QUILT_CLI_EXIT_FAILURE;
 }
 
+int quilt_cli_call(enum quilt_method_id method, const ProtobufCMessage *req, int64_t timeout_ms,
+                   ProtobufCMessage **ret_resp)
+{
+        struct quilt_client_error err = {};
+
+        *ret_resp = NULL;
+        if (quilt_client_unary(quilt_cli_client(), method, req, timeout_ms, ret_resp, &err) < 0) {
+                int code = quilt_cli_rpc_failed(&err);
+                quilt_client_error_clear(&err);
+                return code;
+        }
+        return 0;
+}
+
 int quilt_cli_usage_error(const struct quilt_cli_command *cmd, const char *fmt, ...)
 {
         va_list ap;
@@ -214,19 +228,15 @@ int quilt_cli_json_command(const struct quilt_cli_command *cmd, int argc, char *
 int quilt_cli_list_command(const struct quilt_cli_command *cmd, int argc, char **argv,
                            const struct quilt_cli_list *list)
 {
-        struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
         const char *unused = NULL;
         bool json;
         int c = quilt_cli_json_command(cmd, argc, argv, 0, &json, &unused);
         if (c >= 0)
                 return c;
-        if (quilt_client_unary(quilt_cli_client(), list->method, list->request, QUILT_CLI_TIMEOUT_MS,
-                               &resp, &err) < 0) {
-                c = quilt_cli_rpc_failed(&err);
-                quilt_client_error_clear(&err);
+        c = quilt_cli_call(list->method, list->request, QUILT_CLI_TIMEOUT_MS, &resp);
+        if (c)
                 return c;
-        }
         /* The repeated field through protobuf-c's reflection: one code path
          * for every list response. */
         const ProtobufCFieldDescriptor *f =

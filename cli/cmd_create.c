@@ -358,15 +358,11 @@ static int wait_final_status(const char *id, Quilt__V1__ContainerStatusResponse 
 
         req.container_id = (char *)id;
         for (int waited = 0;; waited += RUN_STATUS_POLL_MS) {
-                struct quilt_client_error err = {};
                 ProtobufCMessage *resp = NULL;
-
-                if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_GET_CONTAINER_STATUS, &req.base,
-                                       QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                        int code = quilt_cli_rpc_failed(&err);
-                        quilt_client_error_clear(&err);
+                int code = quilt_cli_call(QUILT_METHOD_GET_CONTAINER_STATUS, &req.base, QUILT_CLI_TIMEOUT_MS,
+                                          &resp);
+                if (code)
                         return code;
-                }
                 Quilt__V1__ContainerStatusResponse *st = (Quilt__V1__ContainerStatusResponse *)resp;
                 if (state_ended(st->state)) {
                         *ret = st;

@@ -98,7 +98,6 @@ int quilt_cmd_import(const struct quilt_cli_command *cmd, int argc, char **argv)
                 {}
         };
         Quilt__V1__ImportImageRequest req = QUILT__V1__IMPORT_IMAGE_REQUEST__INIT;
-        struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
         int c;
 
@@ -120,14 +119,10 @@ int quilt_cmd_import(const struct quilt_cli_command *cmd, int argc, char **argv)
         /* The daemon opens the file: make a relative path absolute here. */
         char *path = realpath(argv[optind], NULL);
         req.path = path ? path : argv[optind];
-        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_IMPORT_IMAGE, &req.base,
-                               IMPORT_TIMEOUT_MS, &resp, &err) < 0) {
-                free(path);
-                c = quilt_cli_rpc_failed(&err);
-                quilt_client_error_clear(&err);
-                return c;
-        }
+        c = quilt_cli_call(QUILT_METHOD_IMPORT_IMAGE, &req.base, IMPORT_TIMEOUT_MS, &resp);
         free(path);
+        if (c)
+                return c;
         const Quilt__V1__ImportImageResponse *r = (const Quilt__V1__ImportImageResponse *)resp;
         printf("%s\n", r->image ? r->image->digest : "");
         protobuf_c_message_free_unpacked(resp, NULL);
@@ -142,7 +137,6 @@ int quilt_cmd_pull(const struct quilt_cli_command *cmd, int argc, char **argv)
                 {}
         };
         Quilt__V1__PullImageRequest req = QUILT__V1__PULL_IMAGE_REQUEST__INIT;
-        struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
         int c;
 
@@ -159,12 +153,9 @@ int quilt_cmd_pull(const struct quilt_cli_command *cmd, int argc, char **argv)
         if (optind + 1 != argc)
                 return quilt_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
         req.reference = argv[optind];
-        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_PULL_IMAGE, &req.base,
-                               IMPORT_TIMEOUT_MS, &resp, &err) < 0) {
-                c = quilt_cli_rpc_failed(&err);
-                quilt_client_error_clear(&err);
+        c = quilt_cli_call(QUILT_METHOD_PULL_IMAGE, &req.base, IMPORT_TIMEOUT_MS, &resp);
+        if (c)
                 return c;
-        }
         const Quilt__V1__PullImageResponse *r = (const Quilt__V1__PullImageResponse *)resp;
         printf("%s\n", r->image ? r->image->digest : "");
         protobuf_c_message_free_unpacked(resp, NULL);

@@ -127,16 +127,12 @@ static void print_status_human(const Quilt__V1__ContainerStatusResponse *st)
 static int get_status(const char *id, Quilt__V1__ContainerStatusResponse **ret)
 {
         Quilt__V1__GetContainerStatusRequest req = QUILT__V1__GET_CONTAINER_STATUS_REQUEST__INIT;
-        struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
 
         req.container_id = (char *)id;
-        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_GET_CONTAINER_STATUS, &req.base,
-                               QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                int code = quilt_cli_rpc_failed(&err);
-                quilt_client_error_clear(&err);
+        int code = quilt_cli_call(QUILT_METHOD_GET_CONTAINER_STATUS, &req.base, QUILT_CLI_TIMEOUT_MS, &resp);
+        if (code)
                 return code;
-        }
         *ret = (Quilt__V1__ContainerStatusResponse *)resp;
         return 0;
 }
@@ -282,7 +278,6 @@ int quilt_cmd_ps(const struct quilt_cli_command *cmd, int argc, char **argv)
                 {}
         };
         Quilt__V1__ListContainersRequest req = QUILT__V1__LIST_CONTAINERS_REQUEST__INIT;
-        struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
         bool json = false;
         int c;
@@ -304,12 +299,9 @@ int quilt_cmd_ps(const struct quilt_cli_command *cmd, int argc, char **argv)
         if (optind != argc)
                 return quilt_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 
-        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_LIST_CONTAINERS, &req.base,
-                               QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                c = quilt_cli_rpc_failed(&err);
-                quilt_client_error_clear(&err);
+        c = quilt_cli_call(QUILT_METHOD_LIST_CONTAINERS, &req.base, QUILT_CLI_TIMEOUT_MS, &resp);
+        if (c)
                 return c;
-        }
         Quilt__V1__ListContainersResponse *list = (Quilt__V1__ListContainersResponse *)resp;
         /* Oldest first: a stable order whatever the daemon's map order is. */
         if (list->n_containers > 1)

@@ -159,7 +159,6 @@ static void print_stats_json(const Quilt__V1__ContainerStatsResponse *s)
 int quilt_cmd_stats(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
         Quilt__V1__GetContainerStatsRequest req = QUILT__V1__GET_CONTAINER_STATS_REQUEST__INIT;
-        struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
         const char *id = NULL;
         bool json;
@@ -169,12 +168,9 @@ int quilt_cmd_stats(const struct quilt_cli_command *cmd, int argc, char **argv)
                 return c;
 
         req.container_id = (char *)id;
-        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_GET_CONTAINER_STATS, &req.base,
-                               QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                c = quilt_cli_rpc_failed(&err);
-                quilt_client_error_clear(&err);
+        c = quilt_cli_call(QUILT_METHOD_GET_CONTAINER_STATS, &req.base, QUILT_CLI_TIMEOUT_MS, &resp);
+        if (c)
                 return c;
-        }
         const Quilt__V1__ContainerStatsResponse *s = (const Quilt__V1__ContainerStatsResponse *)resp;
         if (json)
                 print_stats_json(s);
@@ -200,7 +196,6 @@ int quilt_cmd_update(const struct quilt_cli_command *cmd, int argc, char **argv)
         };
         Quilt__V1__UpdateContainerResourcesRequest req = QUILT__V1__UPDATE_CONTAINER_RESOURCES_REQUEST__INIT;
         Quilt__V1__Resources res = QUILT__V1__RESOURCES__INIT;
-        struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
         int c, r;
 
@@ -228,12 +223,9 @@ int quilt_cmd_update(const struct quilt_cli_command *cmd, int argc, char **argv)
 
         req.container_id = argv[optind];
         req.resources = &res;
-        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_UPDATE_CONTAINER_RESOURCES, &req.base,
-                               QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                r = quilt_cli_rpc_failed(&err);
-                quilt_client_error_clear(&err);
+        r = quilt_cli_call(QUILT_METHOD_UPDATE_CONTAINER_RESOURCES, &req.base, QUILT_CLI_TIMEOUT_MS, &resp);
+        if (r)
                 return r;
-        }
         const Quilt__V1__UpdateContainerResourcesResponse *ur =
                 (const Quilt__V1__UpdateContainerResourcesResponse *)resp;
         printf("%s\n", ur->status && ur->status->container_id[0] ? ur->status->container_id : argv[optind]);

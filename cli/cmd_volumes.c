@@ -32,7 +32,6 @@ static int plain_options(const struct quilt_cli_command *cmd, int argc, char **a
 static int volume_create(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
         Quilt__V1__CreateVolumeRequest req = QUILT__V1__CREATE_VOLUME_REQUEST__INIT;
-        struct quilt_client_error err = {};
         ProtobufCMessage *resp = NULL;
         int c = plain_options(cmd, argc, argv);
 
@@ -44,12 +43,9 @@ static int volume_create(const struct quilt_cli_command *cmd, int argc, char **a
                 return quilt_cli_usage_error(cmd, "volume create: unexpected argument '%s'", argv[optind + 1]);
         /* The daemon checks the name: one rule, one message. */
         req.name = argv[optind];
-        if (quilt_client_unary(quilt_cli_client(), QUILT_METHOD_CREATE_VOLUME, &req.base,
-                               QUILT_CLI_TIMEOUT_MS, &resp, &err) < 0) {
-                c = quilt_cli_rpc_failed(&err);
-                quilt_client_error_clear(&err);
+        c = quilt_cli_call(QUILT_METHOD_CREATE_VOLUME, &req.base, QUILT_CLI_TIMEOUT_MS, &resp);
+        if (c)
                 return c;
-        }
         const Quilt__V1__CreateVolumeResponse *r = (const Quilt__V1__CreateVolumeResponse *)resp;
         printf("%s\n", r->volume ? r->volume->name : req.name);
         protobuf_c_message_free_unpacked(resp, NULL);
