@@ -45,8 +45,6 @@ struct bridge_state {
         struct net_lease lease;
         bool have_lease;
         bool mount_files;
-        char *hosts_path;
-        char *resolv_path;
         /* Detached bind mounts of the two files, made in pre_clone where the
          * container's directory is in sight (a userns child may not reach
          * it); the child inherits them, the monitor closes its copies. */
@@ -109,8 +107,6 @@ static void bridge_fini(void *state)
         quilt_closep(&s->hosts_tree);
         quilt_closep(&s->resolv_tree);
         free(s->containers_dir);
-        free(s->hosts_path);
-        free(s->resolv_path);
         free(s);
 }
 
@@ -200,6 +196,7 @@ static int detach_file(const char *path, int *ret_tree, struct quilt_error *err)
 static int bridge_pre_clone(void *state, struct quilt_container *c, struct quilt_error *err)
 {
         struct bridge_state *s = state;
+        _cleanup_free_ char *hosts_path = NULL, *resolv_path = NULL;
         _cleanup_close_ int lock_fd = -1;
         uint32_t addr;
         int r;
@@ -210,11 +207,8 @@ static int bridge_pre_clone(void *state, struct quilt_container *c, struct quilt
         if (!s->containers_dir || !c->dir || c->dir[0] != '/')
                 return quilt_error_set(err, -EINVAL, "no state directory for the address leases");
 
-        free(s->hosts_path);
-        free(s->resolv_path);
-        s->hosts_path = s->resolv_path = NULL;
-        if (asprintf(&s->hosts_path, "%s/hosts", c->dir) < 0 ||
-            asprintf(&s->resolv_path, "%s/resolv.conf", c->dir) < 0)
+        if (asprintf(&hosts_path, "%s/hosts", c->dir) < 0 ||
+            asprintf(&resolv_path, "%s/resolv.conf", c->dir) < 0)
                 return quilt_error_set(err, -ENOMEM, "out of memory");
 
         r = net_ipam_lock(&s->ipam, &lock_fd, err);
@@ -238,10 +232,10 @@ static int bridge_pre_clone(void *state, struct quilt_container *c, struct quilt
                 s->have_lease = false;
                 return r;
         }
-        r = net_files_write_hosts(&s->ipam, s->hosts_path, &s->lease, s->cfg.hosts, true, err);
+        r = net_files_write_hosts(&s->ipam, hosts_path, &s->lease, s->cfg.hosts, true, err);
         if (r < 0)
                 return r;       /* cleanup frees the lease the record names */
-        r = net_files_write_resolv(&s->cfg, s->resolv_path, err);
+        r = net_files_write_resolv(&s->cfg, resolv_path, err);
         if (r < 0)
                 return r;
 
@@ -251,8 +245,8 @@ static int bridge_pre_clone(void *state, struct quilt_container *c, struct quilt
         if (!s->mount_files)
                 bridge_log(s, QUILT_LOG_WARNING, "no mount namespace: the image's /etc/hosts and "
                            "/etc/resolv.conf stay as they are");
-        else if ((r = detach_file(s->hosts_path, &s->hosts_tree, err)) < 0 ||
-                 (r = detach_file(s->resolv_path, &s->resolv_tree, err)) < 0)
+        else if ((r = detach_file(hosts_path, &s->hosts_tree, err)) < 0 ||
+                 (r = detach_file(resolv_path, &s->resolv_tree, err)) < 0)
                 return r;
         bridge_log(s, QUILT_LOG_DEBUG, "%s: address %s on %s", c->id, s->lease.ip, s->cfg.bridge);
         return 0;
