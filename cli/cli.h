@@ -51,6 +51,9 @@ int quilt_cli_usage_error(const struct quilt_cli_command *cmd, const char *fmt, 
 int quilt_cli_usage(const struct quilt_cli_command *cmd);
 /* The matching report for a getopt_long() return of '?' or ':'. */
 int quilt_cli_bad_option(const struct quilt_cli_command *cmd, int c, char **argv);
+/* The options of a command that takes only --help: returns -1 to go on
+ * (optind at the first argument), or the exit code. */
+int quilt_cli_help_option(const struct quilt_cli_command *cmd, int argc, char **argv);
 /* The options of a command that takes only --json and `n_ids` (0 or 1)
  * container IDs.  Returns -1 to go on, else the exit code. */
 int quilt_cli_json_command(const struct quilt_cli_command *cmd, int argc, char **argv, int n_ids,

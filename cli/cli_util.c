@@ -192,6 +192,25 @@ size_t quilt_cli_width(const char *s)
         return n;
 }
 
+int quilt_cli_help_option(const struct quilt_cli_command *cmd, int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        return quilt_cli_usage(cmd);
+                default:
+                        return quilt_cli_bad_option(cmd, c, argv);
+                }
+        }
+        return -1;
+}
+
 int quilt_cli_json_command(const struct quilt_cli_command *cmd, int argc, char **argv, int n_ids,
                            bool *ret_json, const char **ret_id)
 {

@@ -132,22 +132,12 @@ int quilt_cmd_import(const struct quilt_cli_command *cmd, int argc, char **argv)
 /* A pull downloads and unpacks: the same deadline as an import. */
 int quilt_cmd_pull(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
         Quilt__V1__PullImageRequest req = QUILT__V1__PULL_IMAGE_REQUEST__INIT;
         ProtobufCMessage *resp = NULL;
-        int c;
+        int c = quilt_cli_help_option(cmd, argc, argv);
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-                switch (c) {
-                case 'h':
-                        return quilt_cli_usage(cmd);
-                default:
-                        return quilt_cli_bad_option(cmd, c, argv);
-                }
-        }
+        if (c >= 0)
+                return c;
         if (optind == argc)
                 return quilt_cli_usage_error(cmd, "missing the image REF (HOST[:PORT]/NAME[:TAG])");
         if (optind + 1 != argc)
@@ -164,20 +154,10 @@ int quilt_cmd_pull(const struct quilt_cli_command *cmd, int argc, char **argv)
 
 int quilt_cmd_rmi(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
-        int c;
+        int c = quilt_cli_help_option(cmd, argc, argv);
 
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-                switch (c) {
-                case 'h':
-                        return quilt_cli_usage(cmd);
-                default:
-                        return quilt_cli_bad_option(cmd, c, argv);
-                }
-        }
+        if (c >= 0)
+                return c;
         if (optind == argc)
                 return quilt_cli_usage_error(cmd, "missing image REF");
         Quilt__V1__RemoveImageRequest req = QUILT__V1__REMOVE_IMAGE_REQUEST__INIT;

@@ -8,32 +8,11 @@
 #include "cli.h"
 #include "json_out.h"
 
-/* The options of a subcommand that takes only --help: returns -1 to go
- * on (optind at the first argument), or the exit status. */
-static int plain_options(const struct quilt_cli_command *cmd, int argc, char **argv)
-{
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
-        int c;
-
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-                switch (c) {
-                case 'h':
-                        return quilt_cli_usage(cmd);
-                default:
-                        return quilt_cli_bad_option(cmd, c, argv);
-                }
-        }
-        return -1;
-}
-
 static int volume_create(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
         Quilt__V1__CreateVolumeRequest req = QUILT__V1__CREATE_VOLUME_REQUEST__INIT;
         ProtobufCMessage *resp = NULL;
-        int c = plain_options(cmd, argc, argv);
+        int c = quilt_cli_help_option(cmd, argc, argv);
 
         if (c >= 0)
                 return c;
@@ -110,7 +89,7 @@ static int volume_ls(const struct quilt_cli_command *cmd, int argc, char **argv)
  * removed; an unreachable daemon ends it. */
 static int volume_rm(const struct quilt_cli_command *cmd, int argc, char **argv)
 {
-        int ret = plain_options(cmd, argc, argv);
+        int ret = quilt_cli_help_option(cmd, argc, argv);
 
         if (ret >= 0)
                 return ret;
