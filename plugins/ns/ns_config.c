@@ -34,18 +34,14 @@ static int resolve_dependent(const struct quilt_config_section *section, const c
                              bool *value, bool requirement, const char *requirement_key,
                              struct quilt_error *err)
 {
-        const struct quilt_config_entry *e = quilt_config_find(section, key);
-        const char *name = section && section->name ? section->name : "ns";
-
-        if (!e) {
+        if (!quilt_config_find(section, key)) {
                 *value = requirement;
                 return 0;
         }
         if (!*value || requirement)
                 return 0;
-        return quilt_error_set(err, -EINVAL, "%s:%d: [%s] %s = true needs %s = true",
-                               e->file ? e->file : (section->file ? section->file : "?"),
-                               e->line, name, key, requirement_key);
+        return quilt_config_error(section, "ns", key, -EINVAL, err, "%s = true needs %s = true",
+                                  key, requirement_key);
 }
 
 /* Docker's defaults (moby oci/defaults.go): files and directories that
@@ -111,16 +107,9 @@ static bool rel_is_plain(const char *rel)
 static int path_check(struct ns_path *item, const struct quilt_config_section *section,
                       const char *key, struct quilt_error *err)
 {
-        const struct quilt_config_entry *e = quilt_config_find(section, key);
-        const char *file = e && e->file ? e->file
-                                         : (section && section->file ? section->file : "?");
-        const char *name = section && section->name ? section->name : "ns";
-        int line = e ? e->line : 0;
-
         if (item->path[0] != '/')
-                return quilt_error_set(err, -EINVAL,
-                                       "%s:%d: [%s] %s: \"%s\" is not an absolute path", file,
-                                       line, name, key, item->path);
+                return quilt_config_error(section, "ns", key, -EINVAL, err,
+                                          "%s: \"%s\" is not an absolute path", key, item->path);
         for (size_t i = 0; i < ELEMENTSOF(path_bases); i++) {
                 size_t n = strlen(path_bases[i].prefix);
 
@@ -132,9 +121,9 @@ static int path_check(struct ns_path *item, const struct quilt_config_section *s
                         break;
                 return 0;
         }
-        return quilt_error_set(err, -EINVAL,
-                               "%s:%d: [%s] %s: \"%s\" is not a plain path below /proc or /sys",
-                               file, line, name, key, item->path);
+        return quilt_config_error(section, "ns", key, -EINVAL, err,
+                                  "%s: \"%s\" is not a plain path below /proc or /sys", key,
+                                  item->path);
 }
 
 /* Split the comma list `value` (empty: no paths) into *ret. */
