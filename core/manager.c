@@ -927,6 +927,18 @@ int quilt_manager_update(struct quilt_manager *m, const char *ref, const Quilt__
         return r;
 }
 
+int quilt_manager_subscribe_events(struct quilt_manager *m, const struct quilt_event_filter *filter,
+                                   int64_t since_ns, struct quilt_event_sub **ret,
+                                   struct quilt_status *st)
+{
+        if (since_ns < 0)
+                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
+                                        "since_ns: must not be negative (0: only new events)");
+        if (quilt_events_subscribe(m->events, filter, since_ns, ret) < 0)
+                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        return 0;
+}
+
 /* ---- stop and remove ---- */
 
 /* Lock held.  Returns when the container is terminal, or false when

@@ -51,6 +51,14 @@ int quilt_manager_stop(struct quilt_manager *m, const char *ref, int timeout_sec
 int quilt_manager_wait_container(struct quilt_manager *m, const char *ref, int timeout_seconds,
                                  bool (*cancelled)(void *userdata), void *userdata,
                                  Quilt__V1__ContainerStatusResponse **ret, struct quilt_status *st);
+/* StreamEvents: a subscription to the daemon's events (events.h) that
+ * matches `filter`, replaying those held from since_ns on (0: only new
+ * ones).  INVALID_ARGUMENT for a negative since_ns. */
+struct quilt_event_filter;
+struct quilt_event_sub;
+int quilt_manager_subscribe_events(struct quilt_manager *m, const struct quilt_event_filter *filter,
+                                   int64_t since_ns, struct quilt_event_sub **ret,
+                                   struct quilt_status *st);
 /* FAILED_PRECONDITION while running unless `force`.  *ret_id malloc'd. */
 int quilt_manager_remove(struct quilt_manager *m, const char *ref, bool force, char **ret_id,
                          struct quilt_status *st);

@@ -5,7 +5,6 @@
  * leave a call thread waiting). */
 #include <string.h>
 
-#include "container.h"
 #include "events.h"
 #include "manager.h"
 #include "rpc.h"
@@ -77,17 +76,14 @@ int quilt_rpc_events(struct quilt_call *call, struct quilt_manager *m, const Pro
         const Quilt__V1__StreamEventsRequest *req = (const void *)msg;
         _cleanup_(sub_freep) struct quilt_event_sub *sub = NULL;
 
-        if (req->since_ns < 0)
-                return quilt_status_set(st, QUILT_INVALID_ARGUMENT,
-                                        "since_ns: must not be negative (0: only new events)");
         const struct quilt_event_filter filter = {
                 .containers = (const char *const *)req->container_ids,
                 .n_containers = req->n_container_ids,
                 .types = (const char *const *)req->types,
                 .n_types = req->n_types,
         };
-        if (quilt_events_subscribe(m->events, &filter, req->since_ns, &sub) < 0)
-                return quilt_status_set(st, QUILT_RESOURCE_EXHAUSTED, "out of memory");
+        if (quilt_manager_subscribe_events(m, &filter, req->since_ns, &sub, st) < 0)
+                return -1;
 
         for (;;) {
                 if (quilt_call_cancelled(call))
