@@ -97,12 +97,14 @@ int quilt_cmd_logs(const struct quilt_cli_command *cmd, int argc, char **argv)
                         opts.follow = true;
                         break;
                 case OPT_SETUP:
-                case OPT_NO_SETUP:
-                        if (opts.filter != QUILT_CLI_LOGS_ALL &&
-                            opts.filter != (c == OPT_SETUP ? QUILT_CLI_LOGS_SETUP_ONLY : QUILT_CLI_LOGS_NO_SETUP))
+                case OPT_NO_SETUP: {
+                        enum quilt_cli_log_filter want = c == OPT_SETUP ? QUILT_CLI_LOGS_SETUP_ONLY
+                                                                        : QUILT_CLI_LOGS_NO_SETUP;
+                        if (opts.filter != QUILT_CLI_LOGS_ALL && opts.filter != want)
                                 return quilt_cli_usage_error(cmd, "--setup and --no-setup contradict each other");
-                        opts.filter = c == OPT_SETUP ? QUILT_CLI_LOGS_SETUP_ONLY : QUILT_CLI_LOGS_NO_SETUP;
+                        opts.filter = want;
                         break;
+                }
                 case 'h':
                         return quilt_cli_usage(cmd);
                 default:
