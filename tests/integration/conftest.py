@@ -245,3 +245,10 @@ def pb(env):
     finally:
         sys.path.remove(out)
     return pb2, pb2_grpc
+
+
+@pytest.fixture
+def stub(pb, q):
+    """(quilt_pb2, QuiltServiceStub) on the session daemon."""
+    with qi.grpc_stub(pb, q.d.socket) as s:
+        yield s

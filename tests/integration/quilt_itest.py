@@ -812,3 +812,36 @@ def file_digest(path):
 
 def errno_name(e):
     return errno.errorcode.get(e, str(e))
+
+
+@contextlib.contextmanager
+def grpc_stub(pb, socket_path):
+    """(quilt_pb2, QuiltServiceStub) on a ready channel to quiltd's socket
+    (pb: the conftest fixture's pair); the channel is closed afterwards."""
+    import grpc
+    pb2, pb2_grpc = pb
+    ch = grpc.insecure_channel("unix:" + socket_path)
+    try:
+        grpc.channel_ready_future(ch).result(timeout=10)
+        yield pb2, pb2_grpc.QuiltServiceStub(ch)
+    finally:
+        ch.close()
+
+
+def start_fails(env, config, name, plugin_dir=None, timeout=20):
+    """Start quiltd on `config` expecting it to refuse to start; returns
+    (exit code, the Daemon: .log(), .log_context())."""
+    d = Daemon(env.paths, env.tmp, "refused-%s" % name, config, plugin_dir)
+    d.socket = env.path("refused.sock")
+    d.state_dir = env.path("refused-state")
+    d.log_path = env.path("refused.log")
+    d.spawn()
+    try:
+        rc = wait_popen(d.proc, timeout)
+        d.proc = None
+    finally:
+        if d.proc is not None and d.alive():
+            d.stop(5)
+    assert rc is not None, "quiltd did not exit within %ss on a bad start-up%s" % (
+        timeout, d.log_context())
+    return rc, d

@@ -15,22 +15,9 @@ def _check_config(env, config, plugin_dir=None):
                        "--plugin-dir", plugin_dir or env.paths.plugin_dir], timeout=30)
 
 
-def _start_fails(env, config, plugin_dir=None, timeout=20):
-    """Start quiltd expecting it to refuse; returns (exit code, its output)."""
-    d = qi.Daemon(env.paths, env.tmp, "refused-%d" % os.getpid(), config, plugin_dir)
-    env._n += 1
-    d.socket = env.path("refused.sock")
-    d.state_dir = env.path("refused-state")
-    d.log_path = env.path("refused.log")
-    d.spawn()
-    try:
-        rc = qi.wait_popen(d.proc, timeout)
-        d.proc = None
-    finally:
-        if d.proc is not None and d.alive():
-            d.stop(5)
-    assert rc is not None, "quiltd did not exit within %ss on a bad start-up%s" % (
-        timeout, d.log_context())
+def _start_fails(env, config, plugin_dir=None):
+    """(exit code, its log, the Daemon) of a quiltd that must refuse to start."""
+    rc, d = qi.start_fails(env, config, str(os.getpid()), plugin_dir)
     return rc, d.log(), d
 
 

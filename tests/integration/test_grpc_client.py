@@ -12,15 +12,6 @@ import quilt_itest as qi
 grpc = pytest.importorskip("grpc", reason="python3-grpcio is not installed")
 
 
-@pytest.fixture
-def stub(pb, q):
-    pb2, pb2_grpc = pb
-    ch = grpc.insecure_channel("unix:" + q.d.socket)
-    try:
-        grpc.channel_ready_future(ch).result(timeout=10)
-        yield pb2, pb2_grpc.QuiltServiceStub(ch)
-    finally:
-        ch.close()
 
 
 def _wait_exited(pb2, s, cid, timeout=30):

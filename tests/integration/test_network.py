@@ -683,22 +683,6 @@ def test_unknown_network_mode_refused(net):
     assert q.status_or_none(q.created[-1]) is None
 
 
-def _start_fails(env, path, tag, timeout=20):
-    d = qi.Daemon(env.paths, env.tmp, "refused-net-%s" % tag, path)
-    d.socket = env.path("refused.sock")
-    d.state_dir = env.path("refused-state")
-    d.log_path = env.path("refused.log")
-    d.spawn()
-    try:
-        rc = qi.wait_popen(d.proc, timeout)
-        d.proc = None
-    finally:
-        if d.proc is not None and d.alive():
-            d.stop(5)
-    assert rc is not None, "quiltd did not exit within %ss on a bad config%s" % (timeout, d.log_context())
-    return rc, d
-
-
 @pytest.mark.parametrize("what", ["prefix33", "host_bits", "not_cidr", "loopback_overlap",
                                   "own_route_overlap", "gateway_outside"])
 def test_bad_bridge_config_names_file_and_line(net, env, what):
@@ -728,7 +712,7 @@ def test_bad_bridge_config_names_file_and_line(net, env, what):
         keys["gateway"] = "10.213.%d.1" % ((n + 1) % 250)
         bad_key = "gateway"
     path, where = net.config("bad-" + what, **keys)
-    rc, d = _start_fails(env, path, net.tag + what)
+    rc, d = qi.start_fails(env, path, "net-" + net.tag + what)
     log = d.log()
     assert rc != 0, "quiltd started with %s%s" % (what, d.log_context())
     want = "%s:%d" % (path, where[bad_key])

@@ -13,15 +13,6 @@ import quilt_itest as qi
 grpc = pytest.importorskip("grpc", reason="python3-grpcio is not installed")
 
 
-@pytest.fixture
-def stub(pb, q):
-    pb2, pb2_grpc = pb
-    ch = grpc.insecure_channel("unix:" + q.d.socket)
-    try:
-        grpc.channel_ready_future(ch).result(timeout=10)
-        yield pb2, pb2_grpc.QuiltServiceStub(ch)
-    finally:
-        ch.close()
 
 
 def _setup(*cmds):
@@ -175,7 +166,6 @@ def test_stop_during_setup(stub, q):
 
 
 def test_chain_without_setup_refuses_setup_commands(env, start_daemon, quilt_for, pb):
-    pb2, pb2_grpc = pb
     cfg = env.write_config("no-setup", "[plugins]\nchain = ns, rootfs\n")
     d = start_daemon(cfg, "no-setup")
     q = quilt_for(d, env.image)
@@ -185,10 +175,7 @@ def test_chain_without_setup_refuses_setup_commands(env, start_daemon, quilt_for
                                      extra=_setup("echo hi")))
     assert r.rc != 0, "created with setup commands on a chain without setup: %r" % r
     assert "FAILED_PRECONDITION" in r.err or "setup" in r.err.lower(), r
-    ch = grpc.insecure_channel("unix:" + d.socket)
-    try:
-        grpc.channel_ready_future(ch).result(timeout=10)
-        s = pb2_grpc.QuiltServiceStub(ch)
+    with qi.grpc_stub(pb, d.socket) as (pb2, s):
         with pytest.raises(grpc.RpcError) as ei:
             s.CreateContainer(pb2.CreateContainerRequest(
                 image=q.image, command=["true"], setup_commands=["echo hi"],
@@ -197,8 +184,6 @@ def test_chain_without_setup_refuses_setup_commands(env, start_daemon, quilt_for
         # nothing was registered
         lst = s.ListContainers(pb2.ListContainersRequest(), timeout=10)
         assert not [c for c in lst.containers if c.name == name], lst
-    finally:
-        ch.close()
     # without setup commands the same daemon runs containers fine
     r = q.run(["echo", "ok"])
     assert r.rc == 0 and r.out == "ok\n", "%r%s" % (r, d.log_context())
