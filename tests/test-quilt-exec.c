@@ -188,6 +188,24 @@ _Noreturn static void target_inner(int ready_fd)
                 pause();
 }
 
+/* In a child that has unshared the namespaces: fork the target (PID 1 of
+ * the new pid namespace), send its pid on pid_fd, wait for it.  Exits
+ * err_base when the fork fails, err_base + 1 when the write does. */
+_Noreturn static void fork_target(int pid_fd, int ready_fd, int err_base)
+{
+        pid_t inner = fork();
+        if (inner < 0)
+                _exit(err_base);
+        if (inner == 0)
+                target_inner(ready_fd);
+        if (write(pid_fd, &inner, sizeof(inner)) != sizeof(inner))
+                _exit(err_base + 1);
+        int status;
+        while (waitpid(inner, &status, 0) < 0 && errno == EINTR)
+                ;
+        _exit(0);
+}
+
 static int start_target(void **state)
 {
         if (geteuid() != 0)
@@ -206,17 +224,7 @@ static int start_target(void **state)
                 if (unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
                             CLONE_NEWNET) < 0)
                         _exit(21);
-                pid_t inner = fork();
-                if (inner < 0)
-                        _exit(22);
-                if (inner == 0)
-                        target_inner(ready_pipe[1]);
-                if (write(pid_pipe[1], &inner, sizeof(inner)) != sizeof(inner))
-                        _exit(23);
-                int status;
-                while (waitpid(inner, &status, 0) < 0 && errno == EINTR)
-                        ;
-                _exit(0);
+                fork_target(pid_pipe[1], ready_pipe[1], 22);
         }
         close(pid_pipe[1]);
         close(ready_pipe[1]);
@@ -672,17 +680,7 @@ static void test_user_namespace(void **state)
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
                     unshare(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS) < 0)
                         _exit(31);
-                pid_t inner = fork();
-                if (inner < 0)
-                        _exit(32);
-                if (inner == 0)
-                        target_inner(ready[1]);
-                if (write(pid_pipe[1], &inner, sizeof(inner)) != sizeof(inner))
-                        _exit(33);
-                int status;
-                while (waitpid(inner, &status, 0) < 0 && errno == EINTR)
-                        ;
-                _exit(0);
+                fork_target(pid_pipe[1], ready[1], 32);
         }
         close(go[0]);
         close(pid_pipe[1]);
