@@ -15,6 +15,7 @@
 
 #include "quilt/plugin.h"
 
+#include "cap_names.h"
 #include "cleanup.h"         /* header-only: nothing of core/ is linked */
 
 #define CAPS_BIT(n) (UINT64_C(1) << (n))
@@ -27,15 +28,19 @@
 
 /* ---- caps_names.c: names <-> numbers ---- */
 
-/* Capabilities this plugin has names for: 0 .. CAPS_NAMED - 1. */
-#define CAPS_NAMED 41
+/* Capabilities this plugin has names for: 0 .. CAPS_NAMED - 1 (the
+ * table is plugins/common/cap_names.c, shared with seccomp). */
+#define CAPS_NAMED QUILT_CAP_NAMED
 
 /* "NET_ADMIN", "net_admin", "CAP_NET_ADMIN", "Cap_Net_Admin" -> 12.
  * Returns the number, or -EINVAL for a name we do not know ("ALL" too). */
 int caps_from_name(const char *name);
 
 /* "NET_ADMIN" for 12; NULL past the table. */
-const char *caps_name(unsigned cap);
+static inline const char *caps_name(unsigned cap)
+{
+        return quilt_cap_name(cap);
+}
 
 /* True for "ALL" in any case: Docker's word for every capability. */
 bool caps_is_all(const char *name);

@@ -1,64 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Capability names: the kernel's (linux/capability.h) without "CAP_".
- * Our own table rather than libcap's cap_from_name, so that parsing is
- * the same whatever libcap the plugin was built against. */
-#include <linux/capability.h>
+/* Capability names to numbers and lists to masks, over the shared table
+ * in plugins/common/cap_names.c. */
 #include <string.h>
 #include <strings.h>
 
 #include "caps.h"
-
-static const char *const names[CAPS_NAMED] = {
-        [CAP_CHOWN] = "CHOWN",
-        [CAP_DAC_OVERRIDE] = "DAC_OVERRIDE",
-        [CAP_DAC_READ_SEARCH] = "DAC_READ_SEARCH",
-        [CAP_FOWNER] = "FOWNER",
-        [CAP_FSETID] = "FSETID",
-        [CAP_KILL] = "KILL",
-        [CAP_SETGID] = "SETGID",
-        [CAP_SETUID] = "SETUID",
-        [CAP_SETPCAP] = "SETPCAP",
-        [CAP_LINUX_IMMUTABLE] = "LINUX_IMMUTABLE",
-        [CAP_NET_BIND_SERVICE] = "NET_BIND_SERVICE",
-        [CAP_NET_BROADCAST] = "NET_BROADCAST",
-        [CAP_NET_ADMIN] = "NET_ADMIN",
-        [CAP_NET_RAW] = "NET_RAW",
-        [CAP_IPC_LOCK] = "IPC_LOCK",
-        [CAP_IPC_OWNER] = "IPC_OWNER",
-        [CAP_SYS_MODULE] = "SYS_MODULE",
-        [CAP_SYS_RAWIO] = "SYS_RAWIO",
-        [CAP_SYS_CHROOT] = "SYS_CHROOT",
-        [CAP_SYS_PTRACE] = "SYS_PTRACE",
-        [CAP_SYS_PACCT] = "SYS_PACCT",
-        [CAP_SYS_ADMIN] = "SYS_ADMIN",
-        [CAP_SYS_BOOT] = "SYS_BOOT",
-        [CAP_SYS_NICE] = "SYS_NICE",
-        [CAP_SYS_RESOURCE] = "SYS_RESOURCE",
-        [CAP_SYS_TIME] = "SYS_TIME",
-        [CAP_SYS_TTY_CONFIG] = "SYS_TTY_CONFIG",
-        [CAP_MKNOD] = "MKNOD",
-        [CAP_LEASE] = "LEASE",
-        [CAP_AUDIT_WRITE] = "AUDIT_WRITE",
-        [CAP_AUDIT_CONTROL] = "AUDIT_CONTROL",
-        [CAP_SETFCAP] = "SETFCAP",
-        [CAP_MAC_OVERRIDE] = "MAC_OVERRIDE",
-        [CAP_MAC_ADMIN] = "MAC_ADMIN",
-        [CAP_SYSLOG] = "SYSLOG",
-        [CAP_WAKE_ALARM] = "WAKE_ALARM",
-        [CAP_BLOCK_SUSPEND] = "BLOCK_SUSPEND",
-        [CAP_AUDIT_READ] = "AUDIT_READ",
-        [38] = "PERFMON",               /* linux 5.8; older headers lack the macro */
-        [39] = "BPF",
-        [40] = "CHECKPOINT_RESTORE",    /* linux 5.9 */
-};
-
-/* A table with a hole would make a capability unnameable. */
-_Static_assert(CAPS_NAMED == 41, "names[] covers 0 .. CAP_CHECKPOINT_RESTORE");
-
-const char *caps_name(unsigned cap)
-{
-        return cap < CAPS_NAMED ? names[cap] : NULL;
-}
 
 /* Compare at most `len` bytes of `name` (not NUL-terminated in lists). */
 static int lookup(const char *name, size_t len)
@@ -67,9 +13,11 @@ static int lookup(const char *name, size_t len)
                 name += 4;
                 len -= 4;
         }
-        for (unsigned i = 0; i < CAPS_NAMED; i++)
-                if (names[i] && strlen(names[i]) == len && strncasecmp(name, names[i], len) == 0)
+        for (unsigned i = 0; i < CAPS_NAMED; i++) {
+                const char *known = quilt_cap_name(i);
+                if (known && strlen(known) == len && strncasecmp(name, known, len) == 0)
                         return (int)i;
+        }
         return -EINVAL;
 }
 

@@ -27,6 +27,7 @@
 
 #include <json-c/json.h>
 
+#include "cap_names.h"
 #include "seccomp_plugin.h"
 
 /* What one compilation needs to hand around. */
@@ -83,19 +84,6 @@ static const struct {
         { "SCMP_CMP_GE", SCMP_CMP_GE },
         { "SCMP_CMP_GT", SCMP_CMP_GT },
         { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
-};
-
-/* Capability numbers of <linux/capability.h>, by the names profiles use. */
-static const char *const cap_names[] = {
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-        "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-        "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 };
 
 /* The names Docker's "arches" conditions use for an architecture (Go's
@@ -295,11 +283,16 @@ static int parse_architectures(const struct parse *p, json_object *root)
         return 0;
 }
 
+/* `name` as Docker's profiles spell it: "CAP_SYS_ADMIN", exactly. */
 static bool has_cap(const struct parse *p, const char *name)
 {
-        for (size_t i = 0; i < ELEMENTSOF(cap_names); i++)
-                if (strcmp(cap_names[i], name) == 0)
+        if (strncmp(name, "CAP_", 4) != 0)
+                return false;
+        for (unsigned i = 0; i < QUILT_CAP_NAMED; i++) {
+                const char *known = quilt_cap_name(i);
+                if (known && strcmp(known, name + 4) == 0)
                         return p->target->capabilities & (UINT64_C(1) << i);
+        }
         return false;           /* a capability we do not know is not held */
 }
 
