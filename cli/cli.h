@@ -97,6 +97,11 @@ void quilt_cli_env_free(struct quilt_cli_env *e);
  * empty, one colon at most.  What the names mean is quiltd's to decide. */
 bool quilt_cli_user_spec_valid(const char *s);
 
+/* The exit code run and wait give for a container that has ended:
+ * QUILT_CLI_EXIT_RUN_FAILED when it FAILED (the reason goes to stderr),
+ * 128+N when signal N ended it, else its exit code. */
+int quilt_cli_exit_code(const Quilt__V1__ContainerStatusResponse *st);
+
 /* "RUNNING" for CONTAINER_STATE_RUNNING; "STATE_<n>" when unknown (static buffer). */
 const char *quilt_cli_state_name(int state);
 /* RFC 3339 in UTC ("2024-05-01T12:34:56Z"), or "-" for 0. */

@@ -104,6 +104,18 @@ int quilt_cli_bad_option(const struct quilt_cli_command *cmd, int c, char **argv
         return quilt_cli_usage_error(cmd, "unknown option '%s'", arg);
 }
 
+int quilt_cli_exit_code(const Quilt__V1__ContainerStatusResponse *st)
+{
+        if (st->state == QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_FAILED) {
+                fprintf(stderr, "quilt-cli: container failed: %s\n",
+                        st->error_message[0] ? st->error_message : "(no reason given)");
+                return QUILT_CLI_EXIT_RUN_FAILED;
+        }
+        if (st->exit_signal > 0)
+                return 128 + st->exit_signal;
+        return st->exit_code & 0xff;
+}
+
 const char *quilt_cli_state_name(int state)
 {
         static char other[32];

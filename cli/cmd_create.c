@@ -432,14 +432,7 @@ int quilt_cmd_run(const struct quilt_cli_command *cmd, int argc, char **argv)
         if (ret >= 0)
                 goto out;
 
-        if (st->state == QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_FAILED) {
-                fprintf(stderr, "quilt-cli: container failed: %s\n",
-                        st->error_message[0] ? st->error_message : "(no reason given)");
-                ret = QUILT_CLI_EXIT_RUN_FAILED;
-        } else if (st->exit_signal > 0)
-                ret = 128 + st->exit_signal;
-        else
-                ret = st->exit_code & 0xff;
+        ret = quilt_cli_exit_code(st);
         if (st->oom_killed)
                 fprintf(stderr, "quilt-cli: container was killed by the OOM killer\n");
 

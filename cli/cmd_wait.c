@@ -62,17 +62,12 @@ int quilt_cmd_wait(const struct quilt_cli_command *cmd, int argc, char **argv)
         if (!st) {
                 fprintf(stderr, "quilt-cli: the daemon's answer has no status\n");
                 c = QUILT_CLI_EXIT_FAILURE;
-        } else if (st->state == QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_FAILED) {
-                fprintf(stderr, "quilt-cli: container failed: %s\n",
-                        st->error_message[0] ? st->error_message : "(no reason given)");
-                c = QUILT_CLI_EXIT_RUN_FAILED;
         } else {
-                c = st->exit_signal > 0 ? 128 + st->exit_signal : st->exit_code & 0xff;
-                if (st->oom_killed)
+                c = quilt_cli_exit_code(st);
+                if (st->oom_killed && st->state != QUILT__V1__CONTAINER_STATE__CONTAINER_STATE_FAILED)
                         fprintf(stderr, "quilt-cli: container was killed by the OOM killer\n");
-        }
-        if (st)
                 printf("%d\n", c);
+        }
         protobuf_c_message_free_unpacked(resp, NULL);
         return c;
 }
