@@ -592,7 +592,7 @@ static pid_t clone_container(struct monitor *m)
         return (pid_t)syscall(SYS_clone, m->c.clone_flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
-/* "KEY=VALUE" for KEY in envp, or NULL. */
+/* Whether envp has a "KEY=..." entry. */
 static bool env_has(char *const *envp, const char *key)
 {
         size_t n = strlen(key);
@@ -1012,7 +1012,7 @@ static int cleanup_chain(struct monitor *m)
 
 /* The request's mounts as plugins get them: a volume becomes a bind
  * mount of its directory. */
-static int load_mounts(struct monitor *m, struct quilt_error *err)
+static int load_mounts(struct monitor *m)
 {
         size_t n = m->spec->n_mounts;
         m->mounts = calloc(n ? n : 1, sizeof(*m->mounts));
@@ -1044,7 +1044,6 @@ static int load_mounts(struct monitor *m, struct quilt_error *err)
                 }
                 m->mount_list[i] = out;
         }
-        (void)err;
         return 0;
 }
 
@@ -1100,7 +1099,7 @@ static int load_spec(struct monitor *m, struct quilt_error *err)
         m->cap_drop = quilt_strv_copy_n(m->spec->cap_drop, m->spec->n_cap_drop);
         if (!m->setup_commands || !m->cap_add || !m->cap_drop)
                 return -ENOMEM;
-        if ((r = load_mounts(m, err)) < 0)
+        if ((r = load_mounts(m)) < 0)
                 return r;
         if ((r = load_ports(m)) < 0)
                 return r;
