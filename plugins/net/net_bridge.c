@@ -133,10 +133,9 @@ static int write_record(const struct quilt_container *c, const struct bridge_sta
                 return quilt_error_set(err, -ENOMEM, "out of memory");
         n = snprintf(text, sizeof(text), "%s\n%s\n", s->lease.ip, s->cfg.bridge);
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0 || write(fd, text, (size_t)n) != n) {
-                r = errno ? -errno : -EIO;
+        r = fd < 0 ? -errno : net_write_all(fd, text, (size_t)n);
+        if (r < 0)
                 return quilt_error_set(err, r, "%s: %s", path, strerror(-r));
-        }
         return 0;
 }
 

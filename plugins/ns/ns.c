@@ -101,8 +101,10 @@ static int enter_time_namespace(struct quilt_error *err)
                          -(long long)(mono.tv_sec > 1 ? mono.tv_sec - 1 : 0),
                          -(long long)(boot.tv_sec > 1 ? boot.tv_sec - 1 : 0));
         _cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, text, (size_t)n) != n) {
-                r = errno ? -errno : -EIO;
+        /* One write: the kernel takes the offsets whole. */
+        ssize_t w = fd < 0 ? -1 : write(fd, text, (size_t)n);
+        if (w != n) {
+                r = w < 0 ? -errno : -EIO;
                 return quilt_error_set(err, r, "/proc/self/timens_offsets: %s", strerror(-r));
         }
         return 0;
