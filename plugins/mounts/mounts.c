@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 
 #include "mounts.h"
-#include "tmpfs.h"
+#include "fs_create.h"
 
 struct mounts_state {
         const struct quilt_host *host;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Detached bind mounts with the new mount API (open_tree; a tmpfs comes
- * from plugins/common/tmpfs.c), and attaching them to an fd with
+ * from plugins/common/fs_create.c), and attaching them to an fd with
  * move_mount: no path is resolved at mount time, so a mount lands on the
  * object the fd is and nowhere else.  Runs in the monitor, in its own
  * mount namespace (pre_clone). */

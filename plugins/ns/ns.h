@@ -14,6 +14,7 @@
 #include "quilt/plugin.h"
 
 #include "cleanup.h"         /* header-only: nothing of core/ is linked */
+#include "fs_create.h"
 
 
 /* Default size of the /dev/shm tmpfs, like Docker's. */
@@ -83,13 +84,9 @@ void ns_config_free(struct ns_config *cfg);
 /* ns_mounts.c: fd-based mounting with the new mount API, so no path in the
  * image is looked up twice and no symlink in it is ever followed.
  * `rootfs` and `rel` only name the place in error messages. */
-struct ns_fs_option {
-        const char *key;
-        const char *value;      /* NULL: a flag option */
-};
 int ns_open_mountpoint(int dir_fd, const char *name, mode_t mode, const char *rootfs,
                        const char *rel, int *ret_fd, struct quilt_error *err);
-int ns_fs_create(const char *fstype, const struct ns_fs_option *opts, unsigned int attrs,
+int ns_fs_create(const char *fstype, const struct quilt_fs_option *opts, unsigned int attrs,
                  const char *rootfs, const char *rel, int *ret_fd, struct quilt_error *err);
 int ns_attach(int mnt_fd, int dir_fd, const char *name, const char *rootfs, const char *rel,
               struct quilt_error *err);

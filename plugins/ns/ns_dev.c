@@ -38,14 +38,14 @@ static const struct {
         { "ptmx", "pts/ptmx" },
 };
 
-static const struct ns_fs_option dev_options[] = {
+static const struct quilt_fs_option dev_options[] = {
         { "mode", "755" },
         { "size", NS_DEV_SIZE },
         { NULL, NULL },
 };
 
 /* gid 5 is "tty" in Debian, Alpine, Fedora and busybox images alike. */
-static const struct ns_fs_option pts_options[] = {
+static const struct quilt_fs_option pts_options[] = {
         { "newinstance", NULL },
         { "ptmxmode", "0666" },
         { "mode", "0620" },
@@ -105,7 +105,7 @@ static int bind_host_node(int dev_fd, size_t i, const char *rootfs, struct quilt
 }
 
 static int mount_sub(int dev_fd, const char *name, const char *rel, const char *fstype,
-                     const struct ns_fs_option *opts, unsigned int attrs, const char *rootfs,
+                     const struct quilt_fs_option *opts, unsigned int attrs, const char *rootfs,
                      struct quilt_error *err)
 {
         _cleanup_close_ int mnt_fd = -1;
@@ -120,7 +120,7 @@ static int mount_sub(int dev_fd, const char *name, const char *rel, const char *
 int ns_mount_dev(int root_fd, const char *rootfs, const char *shm_size, struct quilt_error *err)
 {
         _cleanup_close_ int target_fd = -1, dev_fd = -1;
-        const struct ns_fs_option shm_options[] = {
+        const struct quilt_fs_option shm_options[] = {
                 { "mode", "1777" },
                 /* An empty size (shm_size = 0) ends the list here: no limit
                  * but the kernel's default, half of RAM. */

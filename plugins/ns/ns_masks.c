@@ -20,7 +20,7 @@
 /* Attached at the resolved fd itself (empty path on both ends). */
 #define NS_ATTACH_HERE (MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
 
-static const struct ns_fs_option mask_dir_options[] = {
+static const struct quilt_fs_option mask_dir_options[] = {
         { "mode", "0555" },
         { NULL, NULL },
 };

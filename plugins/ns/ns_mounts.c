@@ -46,54 +46,12 @@ int ns_open_mountpoint(int dir_fd, const char *name, mode_t mode, const char *ro
         return 0;
 }
 
-/* Append the kernel's own explanation (fsopen fds queue messages such as
- * "devpts: Unknown parameter 'x'") when there is one. */
-static int fs_error(int fs_fd, int code, const char *what, const char *fstype,
-                    const char *rootfs, const char *rel, struct quilt_error *err)
-{
-        char msg[256];
-        ssize_t n = read(fs_fd, msg, sizeof(msg) - 1);
-
-        if (n > 0) {
-                msg[n] = '\0';
-                if (msg[n - 1] == '\n')
-                        msg[n - 1] = '\0';
-        } else {
-                msg[0] = '\0';
-        }
-        return quilt_error_set(err, code, "%s/%s: %s %s: %s%s%s", rootfs, rel, what, fstype,
-                               strerror(-code), msg[0] ? ": " : "", msg);
-}
-
-int ns_fs_create(const char *fstype, const struct ns_fs_option *opts, unsigned int attrs,
+int ns_fs_create(const char *fstype, const struct quilt_fs_option *opts, unsigned int attrs,
                  const char *rootfs, const char *rel, int *ret_fd, struct quilt_error *err)
 {
-        _cleanup_close_ int fs_fd = -1;
-        int mnt_fd, r;
-
-        fs_fd = fsopen(fstype, FSOPEN_CLOEXEC);
-        if (fs_fd < 0) {
-                r = -errno;
-                return quilt_error_set(err, r, "%s/%s: fsopen %s: %s", rootfs, rel, fstype,
-                                       strerror(-r));
-        }
-        /* Name the source after the type ("proc", not "none") in mountinfo. */
-        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", fstype, 0) < 0)
-                return fs_error(fs_fd, -errno, "source", fstype, rootfs, rel, err);
-        for (const struct ns_fs_option *o = opts; o && o->key; o++) {
-                if (o->value)
-                        r = fsconfig(fs_fd, FSCONFIG_SET_STRING, o->key, o->value, 0);
-                else
-                        r = fsconfig(fs_fd, FSCONFIG_SET_FLAG, o->key, NULL, 0);
-                if (r < 0)
-                        return fs_error(fs_fd, -errno, o->key, fstype, rootfs, rel, err);
-        }
-        if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                return fs_error(fs_fd, -errno, "creating", fstype, rootfs, rel, err);
-        mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, attrs);
-        if (mnt_fd < 0)
-                return fs_error(fs_fd, -errno, "fsmount", fstype, rootfs, rel, err);
-        *ret_fd = mnt_fd;
+        int r = quilt_fs_create(fstype, opts, attrs, ret_fd, err);
+        if (r < 0)
+                return quilt_error_prefix(err, r, "%s/%s: ", rootfs, rel);
         return 0;
 }
 

@@ -44,7 +44,7 @@
 #include <unistd.h>
 
 #include "idmap.h"
-#include "tmpfs.h"
+#include "fs_create.h"
 #include "userns.h"
 
 /* What post_start sends the child, one byte (with an fd for TREE). */

@@ -45,7 +45,7 @@
 #include "rootfs_mounts.h"
 #include "rootfs_overlay.h"
 #include "tar_extract.h"
-#include "tmpfs.h"
+#include "fs_create.h"
 
 enum rootfs_mode {
         ROOTFS_PIVOT_ROOT,

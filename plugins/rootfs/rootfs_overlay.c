@@ -8,7 +8,7 @@
 
 #include "rootfs.h"
 #include "rootfs_overlay.h"
-#include "tmpfs.h"
+#include "fs_create.h"
 
 /* index=off: each container's upper dir stands alone (no index of lower
  * inodes to keep consistent across the many overlays of one lower dir). */
