@@ -128,22 +128,28 @@ static void print_json(const Quilt__V1__Event *e)
 {
         /* One compact object per line (the JSON Lines shape), proto3 JSON
          * field names, int64 as plain numbers like status --json. */
-        fputs("{\"type\":", stdout);
-        quilt_json_write_string(stdout, e->type, strlen(e->type));
-        fputs(",\"containerId\":", stdout);
-        quilt_json_write_string(stdout, e->container_id, strlen(e->container_id));
-        fputs(",\"name\":", stdout);
-        quilt_json_write_string(stdout, e->name, strlen(e->name));
-        printf(",\"timeNs\":%" PRId64 ",\"sequence\":%" PRIu64 ",\"attributes\":{", e->time_ns,
-               e->sequence);
+        struct quilt_json j;
+        quilt_json_init_compact(&j, stdout);
+        quilt_json_begin_object(&j);
+        quilt_json_key(&j, "type");
+        quilt_json_string(&j, e->type);
+        quilt_json_key(&j, "containerId");
+        quilt_json_string(&j, e->container_id);
+        quilt_json_key(&j, "name");
+        quilt_json_string(&j, e->name);
+        quilt_json_key(&j, "timeNs");
+        quilt_json_int(&j, e->time_ns);
+        quilt_json_key(&j, "sequence");
+        quilt_json_uint(&j, e->sequence);
+        quilt_json_key(&j, "attributes");
+        quilt_json_begin_object(&j);
         for (size_t i = 0; i < e->n_attributes; i++) {
-                if (i)
-                        fputc(',', stdout);
-                quilt_json_write_string(stdout, e->attributes[i]->key, strlen(e->attributes[i]->key));
-                fputc(':', stdout);
-                quilt_json_write_string(stdout, e->attributes[i]->value, strlen(e->attributes[i]->value));
+                quilt_json_key(&j, e->attributes[i]->key);
+                quilt_json_string(&j, e->attributes[i]->value);
         }
-        fputs("}}\n", stdout);
+        quilt_json_end_object(&j);
+        quilt_json_end_object(&j);
+        quilt_json_finish(&j);
 }
 
 /* k=v, the value quoted when it is empty or has blanks or quotes. */

@@ -10,8 +10,15 @@ void quilt_json_init(struct quilt_json *j, FILE *f)
         *j = (struct quilt_json) { .f = f };
 }
 
+void quilt_json_init_compact(struct quilt_json *j, FILE *f)
+{
+        *j = (struct quilt_json) { .f = f, .compact = true };
+}
+
 static void indent(struct quilt_json *j)
 {
+        if (j->compact)
+                return;
         fputc('\n', j->f);
         for (unsigned i = 0; i < j->depth; i++)
                 fputs("  ", j->f);
@@ -61,7 +68,7 @@ void quilt_json_key(struct quilt_json *j, const char *key)
 {
         before_item(j);
         quilt_json_write_string(j->f, key, strlen(key));
-        fputs(": ", j->f);
+        fputs(j->compact ? ":" : ": ", j->f);
         j->after_key = true;
 }
 
@@ -77,6 +84,12 @@ void quilt_json_int(struct quilt_json *j, int64_t v)
 {
         before_item(j);
         fprintf(j->f, "%" PRId64, v);
+}
+
+void quilt_json_uint(struct quilt_json *j, uint64_t v)
+{
+        before_item(j);
+        fprintf(j->f, "%" PRIu64, v);
 }
 
 void quilt_json_bool(struct quilt_json *j, bool v)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* A small streaming JSON writer (pretty-printed, 2-space indent) and the
- * JSON form of a container's status, for status --json and ps --json. */
+/* A small streaming JSON writer (pretty-printed, 2-space indent, or
+ * compact on one line) and the JSON form of a container's status, for
+ * status --json and ps --json. */
 #ifndef QUILT_JSON_OUT_H
 #define QUILT_JSON_OUT_H
 
@@ -16,10 +17,13 @@ struct quilt_json {
         FILE *f;
         unsigned depth;
         bool after_key;                         /* the next value follows "key": */
+        bool compact;                           /* one line: no indentation, "key":value */
         bool nonempty[QUILT_JSON_MAX_DEPTH];    /* the container at that depth has members */
 };
 
 void quilt_json_init(struct quilt_json *j, FILE *f);
+/* The same document on one line (JSON Lines, as events --json writes). */
+void quilt_json_init_compact(struct quilt_json *j, FILE *f);
 
 void quilt_json_begin_object(struct quilt_json *j);
 void quilt_json_end_object(struct quilt_json *j);
@@ -31,6 +35,7 @@ void quilt_json_key(struct quilt_json *j, const char *key);
 
 void quilt_json_string(struct quilt_json *j, const char *s);   /* NULL writes "" */
 void quilt_json_int(struct quilt_json *j, int64_t v);
+void quilt_json_uint(struct quilt_json *j, uint64_t v);
 void quilt_json_bool(struct quilt_json *j, bool v);
 
 /* End the document with a newline. */
