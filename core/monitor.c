@@ -824,7 +824,8 @@ static void set_phase(struct monitor *m, uint32_t setup_command, const char *tex
                 say(m, "acknowledging a phase: %s", strerror(errno));
         if (setup_command == 0)
                 return;
-        snprintf(m->setup_text, sizeof(m->setup_text), "%s", text);
+        /* Cut to fit on purpose: it only names the command in messages. */
+        snprintf(m->setup_text, sizeof(m->setup_text), "%.*s", (int)sizeof(m->setup_text) - 1, text);
         m->rs.state = QUILT_STATE_SETUP;
         m->rs.setup_command = setup_command;
         save_state(m);
