@@ -63,9 +63,9 @@ static void test_defaults(void **unused)
         struct quilt_error err = { 0 };
 
         assert_int_equal(userns_config_parse(&host, NULL, &cfg, &err), 0);
-        assert_int_equal(cfg.uid.start, 100000);
+        assert_int_equal(cfg.uid.host_start, 100000);
         assert_int_equal(cfg.uid.count, 65536);
-        assert_int_equal(cfg.gid.start, 100000);
+        assert_int_equal(cfg.gid.host_start, 100000);
         assert_int_equal(cfg.gid.count, 65536);
         assert_int_equal(cfg.idmap, USERNS_IDMAP_AUTO);
 }
@@ -81,9 +81,9 @@ static void test_maps(void **unused)
         struct quilt_error err = { 0 };
 
         assert_int_equal(parse(e, ELEMENTSOF(e), &cfg, &err), 0);
-        assert_int_equal(cfg.uid.start, 200000);
+        assert_int_equal(cfg.uid.host_start, 200000);
         assert_int_equal(cfg.uid.count, 1000);
-        assert_int_equal(cfg.gid.start, 300000);
+        assert_int_equal(cfg.gid.host_start, 300000);
         assert_int_equal(cfg.gid.count, 1);
         assert_int_equal(cfg.idmap, USERNS_IDMAP_CHOWN);
         /* Nothing of the section is kept. */
@@ -100,7 +100,7 @@ static void test_range_parse(void **unused)
                                            "4294967296:1", "1:4294967295", "-1:5", "+1:5",
                                            " 1:5", "1:5 ", "1:2:3", "0x10:5", "a:b",
                                            "99999999999:1" };
-        struct userns_range r;
+        struct quilt_id_range r;
         struct quilt_error err = { 0 };
 
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
@@ -110,7 +110,7 @@ static void test_range_parse(void **unused)
                 if (userns_range_parse(bad[i], &r, &err) >= 0)
                         fail_msg("\"%s\" taken", bad[i]);
         assert_int_equal(userns_range_parse("4294967294:1", &r, &err), 0);
-        assert_int_equal(r.start, 4294967294u);
+        assert_int_equal(r.host_start, 4294967294u);
         assert_int_equal(r.count, 1);
 }
 
@@ -174,16 +174,16 @@ static void test_subuid(void **unused)
 
         /* The first line of the name, not a longer name that starts so. */
         assert_int_equal(parse(byname, ELEMENTSOF(byname), &cfg, &err), 0);
-        assert_int_equal(cfg.uid.start, 200000);
+        assert_int_equal(cfg.uid.host_start, 200000);
         assert_int_equal(cfg.uid.count, 65536);
-        assert_int_equal(cfg.gid.start, 210000);
+        assert_int_equal(cfg.gid.host_start, 210000);
         assert_int_equal(cfg.gid.count, 1000);
 
         /* A last line without a newline counts too. */
         assert_int_equal(parse(byuid, ELEMENTSOF(byuid), &cfg, &err), 0);
-        assert_int_equal(cfg.uid.start, 400000);
+        assert_int_equal(cfg.uid.host_start, 400000);
         assert_int_equal(cfg.uid.count, 10);
-        assert_int_equal(cfg.gid.start, 410000);
+        assert_int_equal(cfg.gid.host_start, 410000);
         assert_int_equal(cfg.gid.count, 20);
 
         expect_error(prefix, ELEMENTSOF(prefix), "quilt.ini:2: [userns] subuid = quil: ");
@@ -214,7 +214,7 @@ static void test_subuid_bad_files(void **unused)
 
 static void test_shift_id(void **unused)
 {
-        const struct userns_range r = { 100000, 65536 };
+        const struct quilt_id_range r = { 100000, 65536 };
 
         assert_int_equal(userns_shift_id(&r, 0), 100000);
         assert_int_equal(userns_shift_id(&r, 1000), 101000);
@@ -241,7 +241,7 @@ static void expect_owner(int dir, const char *name, uid_t uid, gid_t gid)
  * when all is as expected; a failed check exits non-zero. */
 _Noreturn static void shift_child(const char *tree)
 {
-        const struct userns_range uid = { 100000, 65536 }, gid = { 200000, 1000 };
+        const struct quilt_id_range uid = { 100000, 65536 }, gid = { 200000, 1000 };
         struct quilt_error err = { 0 };
         size_t changed = 0;
 

@@ -142,11 +142,6 @@ static int adopt_volumes(const struct userns_state *s, const struct quilt_contai
         return 0;
 }
 
-static struct quilt_id_range id_range(const struct userns_range *r)
-{
-        return (struct quilt_id_range){ .host_start = r->start, .count = r->count };
-}
-
 /* The mapping, for the plugins after us: the rootfs plugin idmaps an
  * overlay's lower layer through it (and then says so in
  * c->rootfs_ids_mapped). */
@@ -156,8 +151,8 @@ static int userns_prepare_rootfs(void *state, struct quilt_container *c, struct 
         (void)err;
         if (!QUILT_CONTAINER_HAS(c, rootfs_ids_mapped))
                 return 0;
-        c->uid_range = id_range(&s->cfg.uid);
-        c->gid_range = id_range(&s->cfg.gid);
+        c->uid_range = s->cfg.uid;
+        c->gid_range = s->cfg.gid;
         c->rootfs_ids_mapped = 0;
         return 0;
 }
@@ -268,7 +263,7 @@ static int userns_post_start(void *state, struct quilt_container *c, struct quil
                 return quilt_error_set(err, -errno, "open %s: %m", path);
         /* Host root writes the maps, so setgroups stays "allow": the
          * child drops the host's groups with it. */
-        const struct quilt_id_range uid = id_range(&s->cfg.uid), gid = id_range(&s->cfg.gid);
+        const struct quilt_id_range uid = s->cfg.uid, gid = s->cfg.gid;
         r = quilt_idmap_write_map(proc_fd, "uid_map", &uid, err);
         if (r < 0)
                 return r;

@@ -28,12 +28,6 @@ enum userns_idmap {
         USERNS_IDMAP_CHOWN,     /* always chown (shift) the tree */
 };
 
-/* One mapping: container ids 0..count-1 to host ids start..start+count-1. */
-struct userns_range {
-        uint32_t start;
-        uint32_t count;
-};
-
 /* The [userns] section, as the key table in userns_config.c fills it. */
 struct userns_config {
         /* Raw values; they point into the section and are only read by
@@ -45,8 +39,8 @@ struct userns_config {
         const char *subgid_file;
         int idmap;              /* enum userns_idmap */
         /* The result. */
-        struct userns_range uid;
-        struct userns_range gid;
+        struct quilt_id_range uid;
+        struct quilt_id_range gid;
 };
 
 /* userns_config.c: apply `section` (may be NULL or empty) over the
@@ -56,25 +50,25 @@ int userns_config_parse(const struct quilt_host *host, const struct quilt_config
                         struct userns_config *cfg, struct quilt_error *err);
 
 /* "START:COUNT" into *ret; -EINVAL with a reason in err (no FILE:LINE). */
-int userns_range_parse(const char *value, struct userns_range *ret, struct quilt_error *err);
+int userns_range_parse(const char *value, struct quilt_id_range *ret, struct quilt_error *err);
 
 /* The first "NAME:START:COUNT" line of the subordinate id file `path`
  * whose first field is `name`.  -ENOENT: no such line; other errors with
  * a reason in err. */
-int userns_subid_lookup(const char *path, const char *name, struct userns_range *ret,
+int userns_subid_lookup(const char *path, const char *name, struct quilt_id_range *ret,
                         struct quilt_error *err);
 
 /* userns_shift.c: chown every file of the tree at `root` that lies on
  * root's own mount from its container ids to the host ids they map to.
  * Symlinks are never followed; setuid and setgid bits are kept. */
-int userns_shift_tree(const char *root, const struct userns_range *uid,
-                      const struct userns_range *gid, size_t *ret_changed, struct quilt_error *err);
+int userns_shift_tree(const char *root, const struct quilt_id_range *uid,
+                      const struct quilt_id_range *gid, size_t *ret_changed, struct quilt_error *err);
 
 /* Container id `id` as the host stores it; an id the range does not
  * cover stays as it is (the container sees it as the overflow id). */
-static inline uint32_t userns_shift_id(const struct userns_range *r, uint32_t id)
+static inline uint32_t userns_shift_id(const struct quilt_id_range *r, uint32_t id)
 {
-        return id < r->count ? r->start + id : id;
+        return id < r->count ? r->host_start + id : id;
 }
 
 #endif

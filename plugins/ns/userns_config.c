@@ -40,32 +40,32 @@ static int parse_u32(const char *s, size_t len, uint32_t *ret)
 }
 
 /* The checks every range passes, wherever it came from. */
-static int range_check(const struct userns_range *r, struct quilt_error *err)
+static int range_check(const struct quilt_id_range *r, struct quilt_error *err)
 {
         if (r->count == 0)
                 return quilt_error_set(err, -EINVAL, "the count must be at least 1");
         /* Host root as the container's root would make root in the
          * container root on the host: the one thing this plugin is for
          * is that it is not. */
-        if (r->start == 0)
+        if (r->host_start == 0)
                 return quilt_error_set(err, -EINVAL,
                                        "host id 0 would map the container's root to the host's root");
         /* (uid_t)-1 is no id: the last host id must stay below it. */
-        if ((uint64_t)r->start + r->count - 1 >= UINT32_MAX)
+        if ((uint64_t)r->host_start + r->count - 1 >= UINT32_MAX)
                 return quilt_error_set(err, -ERANGE, "%u + %u ids go past the last host id %u",
-                                       r->start, r->count, UINT32_MAX - 1);
+                                       r->host_start, r->count, UINT32_MAX - 1);
         return 0;
 }
 
-int userns_range_parse(const char *value, struct userns_range *ret, struct quilt_error *err)
+int userns_range_parse(const char *value, struct quilt_id_range *ret, struct quilt_error *err)
 {
         const char *colon = value ? strchr(value, ':') : NULL;
-        struct userns_range r;
+        struct quilt_id_range r;
 
         if (!colon || strchr(colon + 1, ':'))
                 return quilt_error_set(err, -EINVAL, "\"%s\" is not HOST_START:COUNT",
                                        value ? value : "");
-        if (parse_u32(value, (size_t)(colon - value), &r.start) < 0 ||
+        if (parse_u32(value, (size_t)(colon - value), &r.host_start) < 0 ||
             parse_u32(colon + 1, strlen(colon + 1), &r.count) < 0)
                 return quilt_error_set(err, -EINVAL,
                                        "\"%s\" is not HOST_START:COUNT (two decimal numbers below 2^32)",
@@ -77,7 +77,7 @@ int userns_range_parse(const char *value, struct userns_range *ret, struct quilt
         return 0;
 }
 
-int userns_subid_lookup(const char *path, const char *name, struct userns_range *ret,
+int userns_subid_lookup(const char *path, const char *name, struct quilt_id_range *ret,
                         struct quilt_error *err)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -111,7 +111,7 @@ int userns_subid_lookup(const char *path, const char *name, struct userns_range 
 
 /* Fill *ret from `key`'s value, with FILE:LINE of that key on error. */
 static int range_from_key(const struct quilt_config_section *section, const char *key,
-                          const char *value, struct userns_range *ret, struct quilt_error *err)
+                          const char *value, struct quilt_id_range *ret, struct quilt_error *err)
 {
         struct quilt_error why = { 0 };
         int r = userns_range_parse(value, ret, &why);
@@ -122,7 +122,7 @@ static int range_from_key(const struct quilt_config_section *section, const char
 }
 
 static int range_from_file(const struct quilt_config_section *section, const char *key,
-                           const char *path, const char *name, struct userns_range *ret,
+                           const char *path, const char *name, struct quilt_id_range *ret,
                            struct quilt_error *err)
 {
         struct quilt_error why = { 0 };

@@ -14,8 +14,8 @@
 #include "userns.h"
 
 struct shift {
-        const struct userns_range *uid;
-        const struct userns_range *gid;
+        const struct quilt_id_range *uid;
+        const struct quilt_id_range *gid;
         uint64_t mnt_id;
         const char *root;       /* for messages */
         size_t changed;
@@ -55,8 +55,8 @@ static int shift_visit(void *ctx, int dir_fd, int aux_fd, const char *name,
         return shift_one(s, dir_fd, name, sx, err);
 }
 
-int userns_shift_tree(const char *root, const struct userns_range *uid,
-                      const struct userns_range *gid, size_t *ret_changed, struct quilt_error *err)
+int userns_shift_tree(const char *root, const struct quilt_id_range *uid,
+                      const struct quilt_id_range *gid, size_t *ret_changed, struct quilt_error *err)
 {
         struct shift s = { .uid = uid, .gid = gid, .root = root };
         struct statx sx;
